@@ -96,8 +96,11 @@ type CustomDeploymentSpec struct {
 	// port no other host-network service uses on the control-plane nodes.
 	// It must be between 1024 and 65535: ports below 1024 are reserved for
 	// privileged services, and port 80 itself is the one being redirected.
+	// Ports 9448 and 9449 are taken by the proxy's own health and metrics
+	// endpoints.
 	// +kubebuilder:validation:Minimum=1024
 	// +kubebuilder:validation:Maximum=65535
+	// +kubebuilder:validation:XValidation:rule="self != 9448 && self != 9449",message="internalPort must not be 9448 or 9449: the proxy's health and metrics endpoints listen there"
 	// +required
 	InternalPort int32 `json:"internalPort"`
 }
