@@ -62,7 +62,7 @@ generate() {
 	"${BIN}/openapi-gen" --go-header-file "${BOILERPLATE}" \
 		--output-dir "${openapi_dir}" --output-pkg "${MODULE}/${openapi_dir}" \
 		--output-file zz_generated.openapi.go --report-filename /dev/null "${OPENAPI_PKGS[@]}"
-	go run -tags codegen ./hack/codegen/openapi-schema "${tmp}/openapi.json"
+	go run ./hack/codegen/openapi-schema/main.go "${tmp}/openapi.json"
 	rm -rf "${openapi_dir}"
 
 	"${BIN}/applyconfiguration-gen" --go-header-file "${BOILERPLATE}" \

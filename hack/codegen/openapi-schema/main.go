@@ -1,4 +1,4 @@
-//go:build codegen
+//go:build ignore
 
 // Command openapi-schema writes the OpenAPI definitions of our API types, and
 // of the OpenShift and Kubernetes types they embed, as one swagger document.
@@ -9,7 +9,7 @@
 // would rewrite the operator status on every sync.
 //
 // hack/update-codegen.sh generates the definitions into ./generated (not
-// committed) and runs this with -tags codegen.
+// committed) and runs this file with go run.
 package main
 
 import (

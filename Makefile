@@ -1,0 +1,63 @@
+# Builds on openshift/build-machinery-go (vendored) for build, gofmt, vet and
+# unit tests; the rest is ours.
+all: build
+.PHONY: all
+
+include $(addprefix ./vendor/github.com/openshift/build-machinery-go/make/, \
+	golang.mk \
+)
+
+# Everything builds from vendor/, offline, with the Go on the machine. The
+# module proxy is only asked for our pinned test tools (hack/tools/*), and
+# the checksum database does not know the openshift modules.
+export GOFLAGS := -mod=vendor
+export GOTOOLCHAIN := local
+export GONOSUMDB := github.com/openshift
+export GOPROXY ?= https://proxy.golang.org
+
+GO_BUILD_BINDIR := _output/bin
+GO_BUILD_PACKAGES := ./cmd/...
+GO_TEST_PACKAGES := ./pkg/... ./cmd/... ./test/manifests/...
+GO_TEST_FLAGS := -race -count=1
+INTEGRATION_PACKAGES := ./test/framework/... ./test/integration/...
+INTEGRATION_TIMEOUT ?= 30m
+
+# The README's test command: everything, from a fresh clone.
+test: test-unit test-integration
+.PHONY: test
+
+tools:
+	hack/build-tools.sh
+.PHONY: tools
+
+test-integration: build tools
+	hack/ensure-packages.sh
+	go test -tags integration -count=1 -p 1 -timeout $(INTEGRATION_TIMEOUT) $(INTEGRATION_PACKAGES) $(GO_TEST_ARGS)
+.PHONY: test-integration
+
+update-codegen:
+	hack/update-codegen.sh
+.PHONY: update-codegen
+
+verify-codegen:
+	hack/verify-codegen.sh
+.PHONY: verify-codegen
+
+verify-deps:
+	hack/verify-deps.sh
+.PHONY: verify-deps
+
+# Integration-tagged files are vetted too; plain `go vet` skips them.
+verify-govet-integration:
+	go vet -tags integration $(INTEGRATION_PACKAGES)
+.PHONY: verify-govet-integration
+
+update: update-gofmt update-codegen
+.PHONY: update
+
+verify: verify-gofmt verify-govet verify-govet-integration verify-codegen verify-deps
+.PHONY: verify
+
+clean:
+	$(RM) -r _output/bin
+.PHONY: clean
