@@ -1,0 +1,169 @@
+// Package rules owns the daemon's nftables table: what it should contain
+// (a pure function of the configuration), how it is written to and read back
+// from the kernel over netlink, and the loop that keeps the two equal.
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// TableName is the one nftables table this daemon owns. It lives in the
+	// inet family so that a single table serves IPv4 and IPv6.
+	TableName = "http01_challenge_proxy"
+
+	// TableFamily is the family of TableName.
+	TableFamily = nftables.TableFamilyINet
+
+	// PreroutingChain redirects traffic that arrives from other hosts.
+	PreroutingChain = "prerouting"
+	// OutputChain redirects traffic that the node sends to the VIP it holds
+	// itself, e.g. cert-manager's self-check from a hostNetwork pod.
+	OutputChain = "output"
+
+	// RuleCommentPrefix starts the comment stored in the userdata of every
+	// rule we write, so that a human reading `nft list ruleset` (and this
+	// daemon, when comparing) can tell our rules apart.
+	RuleCommentPrefix = "http01-challenge-proxy:"
+
+	// challengePort is where ACME HTTP-01 validation always connects
+	// (RFC 8555 section 8.3): it is not configurable by design.
+	challengePort = 80
+
+	// loopbackInterface is the interface that locally generated packets to a
+	// local address leave through; matching it in the output chain keeps us
+	// from redirecting the node's traffic to a VIP that another node holds.
+	loopbackInterface = "lo"
+
+	// register is the nftables data register every rule loads into and
+	// compares from. NFT_REG_1 is the 16-byte register that can hold an IPv6
+	// address.
+	register = unix.NFT_REG_1
+)
+
+// Table is the content of our nftables table: the desired state built by
+// Desired, or the state read back from the kernel.
+type Table struct {
+	// Present is false when the kernel has no such table.
+	Present bool
+	// Flags are the table flags; anything but 0 (e.g. dormant) disables
+	// our rules.
+	Flags  uint32
+	Chains []Chain
+}
+
+// Chain is one base chain of our table with its rules in kernel order.
+type Chain struct {
+	Name     string
+	Type     nftables.ChainType
+	Hook     nftables.ChainHook
+	Priority nftables.ChainPriority
+	Policy   nftables.ChainPolicy
+	Rules    []Rule
+}
+
+// Rule is one nftables rule: its expressions and the userdata (comment) that
+// tags it as ours.
+type Rule struct {
+	Exprs    []expr.Any
+	UserData []byte
+}
+
+// Desired returns the table that redirects TCP to each API VIP on port 80 to
+// listenPort on this node, both for traffic arriving from elsewhere
+// (prerouting) and for traffic the node sends to itself (output, loopback
+// only).
+//
+// Expressions are written in the form the kernel reports them back in (see
+// redirectTo), so that a read-back compares equal without guessing.
+func Desired(apiVIPs []netip.Addr, listenPort uint16) Table {
+	return Table{
+		Present: true,
+		Chains: []Chain{
+			natChain(PreroutingChain, *nftables.ChainHookPrerouting, apiVIPs, listenPort, nil),
+			natChain(OutputChain, *nftables.ChainHookOutput, apiVIPs, listenPort, matchOutputInterface(loopbackInterface)),
+		},
+	}
+}
+
+func natChain(name string, hook nftables.ChainHook, apiVIPs []netip.Addr, listenPort uint16, prefix []expr.Any) Chain {
+	chain := Chain{
+		Name:     name,
+		Type:     nftables.ChainTypeNAT,
+		Hook:     hook,
+		Priority: *nftables.ChainPriorityNATDest,
+		Policy:   nftables.ChainPolicyAccept,
+	}
+	for _, vip := range apiVIPs {
+		exprs := append([]expr.Any{}, prefix...)
+		exprs = append(exprs, matchDestination(vip)...)
+		exprs = append(exprs, matchTCPDestinationPort(challengePort)...)
+		exprs = append(exprs, redirectTo(listenPort)...)
+		chain.Rules = append(chain.Rules, Rule{
+			Exprs:    exprs,
+			UserData: ruleComment(fmt.Sprintf("%s redirect %s tcp/%d to :%d", RuleCommentPrefix, vip, challengePort, listenPort)),
+		})
+	}
+	return chain
+}
+
+func ruleComment(comment string) []byte {
+	return userdata.AppendString(nil, userdata.TypeComment, comment)
+}
+
+// matchOutputInterface is `oifname "<name>"`. The kernel compares the whole
+// IFNAMSIZ buffer, so the name is NUL padded to 16 bytes exactly as nft does.
+func matchOutputInterface(name string) []expr.Any {
+	ifname := make([]byte, unix.IFNAMSIZ)
+	copy(ifname, name)
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: register},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: register, Data: ifname},
+	}
+}
+
+// matchDestination is `ip daddr <vip>` or `ip6 daddr <vip>`. In an inet table
+// the address family must be checked first, or an IPv6 packet's bytes at the
+// IPv4 offset could match.
+func matchDestination(vip netip.Addr) []expr.Any {
+	nfproto, offset := byte(unix.NFPROTO_IPV4), uint32(16) // iphdr.daddr
+	if vip.Is6() {
+		nfproto, offset = unix.NFPROTO_IPV6, 24 // ipv6hdr.daddr
+	}
+	address := vip.AsSlice()
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: register},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: register, Data: []byte{nfproto}},
+		&expr.Payload{DestRegister: register, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: uint32(len(address))},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: register, Data: address},
+	}
+}
+
+// matchTCPDestinationPort is `tcp dport <port>`.
+func matchTCPDestinationPort(port uint16) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: register},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: register, Data: []byte{unix.IPPROTO_TCP}},
+		&expr.Payload{DestRegister: register, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}, // tcphdr.dest
+		&expr.Cmp{Op: expr.CmpOpEq, Register: register, Data: binaryutil.BigEndian.PutUint16(port)},
+	}
+}
+
+// redirectTo is `redirect to :<port>`. The kernel fills in the maximum port
+// register and the PROTO_SPECIFIED flag when it is given only the minimum, and
+// reports them back; we send them explicitly so the read-back is identical.
+// Flags replaces the kernel's flags rather than adding to them, so it must be
+// exactly NF_NAT_RANGE_PROTO_SPECIFIED here.
+func redirectTo(port uint16) []expr.Any {
+	return []expr.Any{
+		&expr.Immediate{Register: register, Data: binaryutil.BigEndian.PutUint16(port)},
+		&expr.Redir{RegisterProtoMin: register, RegisterProtoMax: register, Flags: unix.NF_NAT_RANGE_PROTO_SPECIFIED},
+	}
+}
