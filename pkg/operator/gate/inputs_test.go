@@ -1,0 +1,120 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	configv1 "github.com/openshift/api/config/v1"
+	configv1listers "github.com/openshift/client-go/config/listers/config/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+
+	proxyfake "github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/generated/clientset/versioned/fake"
+	proxyinformers "github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/generated/informers/externalversions"
+)
+
+// fakeInfrastructures is an InfrastructureInformer over a fixed list; the
+// openshift config fake clientset is not vendored.
+type fakeInfrastructures struct{ informer cache.SharedIndexInformer }
+
+func (f fakeInfrastructures) Informer() cache.SharedIndexInformer { return f.informer }
+func (f fakeInfrastructures) Lister() configv1listers.InfrastructureLister {
+	return configv1listers.NewInfrastructureLister(f.informer.GetIndexer())
+}
+
+func newFakeInfrastructures(objs ...runtime.Object) fakeInfrastructures {
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+			list := &configv1.InfrastructureList{}
+			for _, o := range objs {
+				list.Items = append(list.Items, *o.(*configv1.Infrastructure))
+			}
+			return list, nil
+		},
+		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) {
+			return watch.NewFake(), nil
+		},
+	}
+	return fakeInfrastructures{informer: cache.NewSharedIndexInformer(lw, &configv1.Infrastructure{}, 0, cache.Indexers{})}
+}
+
+// inputsFor returns Inputs over fake sources holding the objects; started
+// says whether the informers were started and synced.
+func inputsFor(t *testing.T, started bool, infra []runtime.Object, configs []runtime.Object) Inputs {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+
+	infrastructures := newFakeInfrastructures(infra...)
+	proxyFactory := proxyinformers.NewSharedInformerFactory(proxyfake.NewSimpleClientset(configs...), 0)
+	in := NewInputs(infrastructures, proxyFactory.Config().V1alpha1().HTTP01ChallengeProxies())
+	if started {
+		go infrastructures.informer.Run(ctx.Done())
+		proxyFactory.Start(ctx.Done())
+		cache.WaitForCacheSync(ctx.Done(), infrastructures.informer.HasSynced)
+		proxyFactory.WaitForCacheSync(ctx.Done())
+	}
+	return in
+}
+
+func TestInputsDecide(t *testing.T) {
+	tests := []struct {
+		name    string
+		started bool
+		infra   []runtime.Object
+		configs []runtime.Object
+
+		wantErr    bool
+		wantReason string
+	}{
+		{
+			name:    "caches not synced: unknown, not disabled",
+			started: false,
+			infra:   []runtime.Object{bareMetal()},
+			configs: []runtime.Object{enabledByDefault},
+			wantErr: true,
+		},
+		{
+			name:    "Infrastructure missing: unknown, not disabled",
+			started: true,
+			configs: []runtime.Object{enabledByDefault},
+			wantErr: true,
+		},
+		{
+			name:       "config missing: the default, disabled",
+			started:    true,
+			infra:      []runtime.Object{bareMetal()},
+			wantReason: ReasonDisabledByConfiguration,
+		},
+		{
+			name:       "both present: decided",
+			started:    true,
+			infra:      []runtime.Object{bareMetal()},
+			configs:    []runtime.Object{enabledByDefault},
+			wantReason: ReasonAsExpected,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := inputsFor(t, tt.started, tt.infra, tt.configs).Decide()
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("Decide() = %+v, want an error", got)
+				}
+				if !tt.started && !errors.Is(err, ErrNotSynced) {
+					t.Errorf("Decide() error = %v, want ErrNotSynced", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Decide() error = %v", err)
+			}
+			if got.Reason != tt.wantReason {
+				t.Errorf("Decide() reason = %q, want %q", got.Reason, tt.wantReason)
+			}
+		})
+	}
+}

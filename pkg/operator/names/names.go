@@ -1,0 +1,53 @@
+// Package names holds every fixed name the operator shares with manifests/,
+// the daemon and the admins: namespaces, objects, environment variables and
+// ports. manifests/ is written against these values; change both together.
+package names
+
+const (
+	// OperatorNamespace is where the operator's Deployment runs and where its
+	// events and leader-election lease live.
+	OperatorNamespace = "openshift-http01-challenge-proxy-operator"
+	// OperatorServiceAccount is the operator Deployment's ServiceAccount.
+	OperatorServiceAccount = "http01-challenge-proxy-operator"
+	// OperatorName names the operator in events, leader election and logs.
+	OperatorName = "http01-challenge-proxy-operator"
+
+	// OperandNamespace holds the proxy DaemonSet. The CVO creates it from
+	// manifests/ with the privileged pod-security level the daemon needs.
+	OperandNamespace = "openshift-http01-challenge-proxy"
+	// OperandName names the proxy's DaemonSet, ServiceAccount, Role and
+	// RoleBinding, and is the value of their "app" label.
+	OperandName = "http01-challenge-proxy"
+	// SecurityContextConstraints is the SCC in manifests/ that lets the
+	// proxy use the host network and NET_ADMIN.
+	SecurityContextConstraints = "http01-challenge-proxy"
+
+	// ClusterOperator is the ClusterOperator this operator reports on.
+	ClusterOperator = "http01-challenge-proxy"
+	// SingletonName is the name of both HTTP01ChallengeProxy singletons and
+	// of the Infrastructure singleton.
+	SingletonName = "cluster"
+)
+
+const (
+	// OperandImageEnv names the operator's environment variable holding the
+	// image the DaemonSet runs: the operator's own image, whose binary also
+	// has the daemon subcommand.
+	OperandImageEnv = "OPERAND_IMAGE"
+	// ReleaseVersionEnv names the operator's environment variable holding the
+	// OpenShift release version, reported on the ClusterOperator once the
+	// DaemonSet of this release has rolled out.
+	ReleaseVersionEnv = "RELEASE_VERSION"
+	// OperatorVersionName is the ClusterOperator status.versions entry the
+	// CVO waits for during an upgrade.
+	OperatorVersionName = "operator"
+)
+
+const (
+	// DaemonHealthPort is where the daemon serves /healthz and /readyz on
+	// 127.0.0.1. The config API forbids it as spec.customDeployment.internalPort.
+	DaemonHealthPort int32 = 9448
+	// DaemonMetricsPort is where the daemon serves /metrics on 127.0.0.1.
+	// The config API forbids it as spec.customDeployment.internalPort.
+	DaemonMetricsPort int32 = 9449
+)
