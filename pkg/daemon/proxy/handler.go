@@ -1,0 +1,302 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"k8s.io/klog/v2"
+)
+
+// UpstreamPort is where the router serves plain HTTP on the ingress VIP.
+const UpstreamPort = 80
+
+// Outcomes of a request, as metrics labels.
+const (
+	OutcomeForwarded     = "forwarded"
+	OutcomeRejected      = "rejected"
+	OutcomeUpstreamError = "upstream_error"
+)
+
+const (
+	// DefaultDialTimeout bounds connecting to the router: it is on the same
+	// L2 segment, so anything slower means it is down.
+	DefaultDialTimeout = 2 * time.Second
+	// DefaultResponseHeaderTimeout bounds waiting for the solver's answer.
+	DefaultResponseHeaderTimeout = 5 * time.Second
+	// DefaultMaxResponseBytes caps the body served back. A key authorization
+	// is under 200 bytes; the cap keeps a misrouted request from streaming
+	// something large through us.
+	DefaultMaxResponseBytes = 64 << 10
+	// maxUpstreamHeaderBytes caps the upstream's response headers.
+	maxUpstreamHeaderBytes = 16 << 10
+	// maxLoggedTarget keeps hostile request targets from flooding the log.
+	maxLoggedTarget = 256
+)
+
+// Observer is told about every request (metrics).
+type Observer interface {
+	RequestHandled(outcome string, code int)
+	UpstreamResponded(latency time.Duration)
+}
+
+// HandlerConfig configures NewHandler. Zero durations and sizes take the
+// defaults above.
+type HandlerConfig struct {
+	IngressVIPs []netip.Addr
+	// UpstreamPort is UpstreamPort in production; tests point it at a
+	// local test server.
+	UpstreamPort          uint16
+	DialTimeout           time.Duration
+	ResponseHeaderTimeout time.Duration
+	MaxResponseBytes      int64
+}
+
+// Handler classifies each request and forwards challenge requests to an
+// ingress VIP; everything else gets a 4xx without any upstream contact.
+type Handler struct {
+	ingressVIPs  []netip.Addr
+	upstreamPort uint16
+	reverseProxy *httputil.ReverseProxy
+	observer     Observer
+}
+
+// NewHandler returns the proxy's HTTP handler.
+func NewHandler(cfg HandlerConfig, observer Observer) *Handler {
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.ResponseHeaderTimeout == 0 {
+		cfg.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
+	}
+	if cfg.MaxResponseBytes == 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	transport := &http.Transport{
+		// Never honour HTTP_PROXY and friends: the only upstream is the
+		// ingress VIP, reached directly.
+		Proxy:                  nil,
+		DialContext:            newGuardedDialer(cfg.IngressVIPs, cfg.UpstreamPort, cfg.DialTimeout).DialContext,
+		ResponseHeaderTimeout:  cfg.ResponseHeaderTimeout,
+		MaxResponseHeaderBytes: maxUpstreamHeaderBytes,
+		// Pass the solver's answer through byte for byte.
+		DisableCompression:  true,
+		MaxIdleConns:        4,
+		MaxIdleConnsPerHost: 2,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	h := &Handler{
+		ingressVIPs:  cfg.IngressVIPs,
+		upstreamPort: cfg.UpstreamPort,
+		observer:     observer,
+	}
+	h.reverseProxy = &httputil.ReverseProxy{
+		Rewrite:        rewrite,
+		Transport:      &timedTransport{next: transport, observer: observer},
+		ModifyResponse: capResponse(cfg.MaxResponseBytes),
+		ErrorHandler:   upstreamError,
+		ErrorLog:       klog.NewStandardLogger("WARNING"),
+	}
+	return h
+}
+
+// forward is what the handler decided for a request, handed to rewrite and
+// upstreamError through the request context.
+type forward struct {
+	upstream netip.AddrPort
+	path     string
+	err      error // set by upstreamError
+}
+
+type forwardKey struct{}
+
+func forwardFrom(ctx context.Context) *forward {
+	f, _ := ctx.Value(forwardKey{}).(*forward)
+	return f
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	decision := Classify(RequestFrom(r))
+	if !decision.Forward() {
+		h.reject(w, r, decision.Reject)
+		return
+	}
+	client := clientAddr(r.RemoteAddr)
+	vip, ok := SelectUpstream(client, h.ingressVIPs)
+	if !ok {
+		// Options validation requires an ingress VIP; this is unreachable.
+		http.Error(w, "no upstream configured", http.StatusBadGateway)
+		h.observer.RequestHandled(OutcomeUpstreamError, http.StatusBadGateway)
+		return
+	}
+	f := &forward{upstream: netip.AddrPortFrom(vip, h.upstreamPort), path: ChallengePathPrefix + decision.Token}
+	recorder := &statusRecorder{ResponseWriter: w}
+	defer func() {
+		// ReverseProxy aborts with http.ErrAbortHandler when the upstream
+		// body fails (or exceeds the cap) after the headers were sent:
+		// account for the request, then let the server close the connection.
+		aborted := recover()
+		outcome := OutcomeForwarded
+		if f.err != nil || aborted != nil {
+			outcome = OutcomeUpstreamError
+		}
+		h.observer.RequestHandled(outcome, recorder.code())
+		// Tokens are logged in full: they are public (the CA fetches them
+		// over plain HTTP and publishes them in the authorization), and they
+		// are what ties this line to a cert-manager Challenge.
+		klog.V(2).InfoS("Forwarded ACME challenge request", "client", client, "host", r.Host, "method", r.Method,
+			"token", decision.Token, "upstream", f.upstream, "status", recorder.code(), "outcome", outcome,
+			"latency", time.Since(start), "err", f.err)
+		if aborted != nil {
+			panic(aborted)
+		}
+	}()
+	h.reverseProxy.ServeHTTP(recorder, r.WithContext(context.WithValue(r.Context(), forwardKey{}, f)))
+}
+
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request, reason Reason) {
+	if reason == MethodNotAllowed {
+		w.Header().Set("Allow", "GET, HEAD")
+	}
+	http.Error(w, reason.Message(), reason.Status())
+	h.observer.RequestHandled(OutcomeRejected, reason.Status())
+	// Rejections are logged one level quieter than forwards: anything on the
+	// internet that scans port 80 of the API VIP ends up here.
+	klog.V(4).InfoS("Rejected request", "client", r.RemoteAddr, "host", truncate(r.Host), "method", truncate(r.Method),
+		"target", truncate(r.RequestURI), "status", reason.Status(), "reason", reason)
+}
+
+func truncate(s string) string {
+	if len(s) <= maxLoggedTarget {
+		return s
+	}
+	return s[:maxLoggedTarget] + "..."
+}
+
+// rewrite builds the upstream request from the handler's decision only: the
+// validated path, the chosen ingress VIP, the client's Host (the router
+// routes on it) and X-Forwarded-* naming the client. Inbound X-Forwarded-*
+// headers are dropped by ReverseProxy before Rewrite runs, so a client cannot
+// forge them.
+func rewrite(pr *httputil.ProxyRequest) {
+	f := forwardFrom(pr.In.Context())
+	if f == nil {
+		// Not reachable through Handler; an empty URL fails the round trip.
+		pr.Out.URL = &url.URL{}
+		return
+	}
+	pr.Out.URL = &url.URL{Scheme: "http", Host: f.upstream.String(), Path: f.path}
+	pr.Out.Host = pr.In.Host
+	pr.SetXForwarded()
+}
+
+// upstreamError answers for an upstream that could not be reached (502),
+// did not answer in time (504) or answered with too much (502).
+func upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	if f := forwardFrom(r.Context()); f != nil {
+		f.err = err
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		http.Error(w, "upstream timed out", http.StatusGatewayTimeout)
+		return
+	}
+	if errors.Is(err, errResponseTooLarge) {
+		http.Error(w, "upstream response too large", http.StatusBadGateway)
+		return
+	}
+	http.Error(w, "upstream unavailable", http.StatusBadGateway)
+}
+
+var errResponseTooLarge = errors.New("upstream response too large")
+
+// capResponse refuses responses that announce a body over max bytes, and cuts
+// off ones that turn out bigger than max while streaming.
+func capResponse(max int64) func(*http.Response) error {
+	return func(resp *http.Response) error {
+		if resp.ContentLength > max {
+			return fmt.Errorf("%w: Content-Length %d", errResponseTooLarge, resp.ContentLength)
+		}
+		resp.Body = &cappedBody{body: resp.Body, remaining: max}
+		return nil
+	}
+}
+
+type cappedBody struct {
+	body      io.ReadCloser
+	remaining int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.remaining <= 0 {
+		// Read one byte more to tell "exactly max" from "more than max".
+		var probe [1]byte
+		n, err := b.body.Read(probe[:])
+		if n > 0 {
+			return 0, errResponseTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.remaining {
+		p = p[:b.remaining]
+	}
+	n, err := b.body.Read(p)
+	b.remaining -= int64(n)
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.body.Close() }
+
+// timedTransport measures how long the upstream takes to answer with headers.
+type timedTransport struct {
+	next     http.RoundTripper
+	observer Observer
+}
+
+func (t *timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.next.RoundTrip(r)
+	if err == nil {
+		t.observer.UpstreamResponded(time.Since(start))
+	}
+	return resp, err
+}
+
+// statusRecorder remembers the status code written.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	// 1xx responses are interim; the final status comes later.
+	if s.status == 0 && code >= http.StatusOK {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) code() int {
+	if s.status == 0 {
+		return http.StatusOK
+	}
+	return s.status
+}

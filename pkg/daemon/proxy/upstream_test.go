@@ -1,0 +1,87 @@
+package proxy
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func TestSelectUpstream(t *testing.T) {
+	v4a, v4b := netip.MustParseAddr("192.0.2.200"), netip.MustParseAddr("192.0.2.201")
+	v6a, v6b := netip.MustParseAddr("2001:db8::200"), netip.MustParseAddr("2001:db8::201")
+	tests := []struct {
+		name   string
+		client string
+		vips   []netip.Addr
+		expect netip.Addr // zero: none
+	}{
+		{name: "IPv4 client, dual stack", client: "198.51.100.7", vips: []netip.Addr{v6a, v4a}, expect: v4a},
+		{name: "IPv6 client, dual stack", client: "2001:db8:1::7", vips: []netip.Addr{v4a, v6a}, expect: v6a},
+		{name: "IPv4-mapped client counts as IPv4", client: "::ffff:198.51.100.7", vips: []netip.Addr{v6a, v4a}, expect: v4a},
+		{name: "first VIP of the family wins", client: "198.51.100.7", vips: []netip.Addr{v4b, v6a, v4a}, expect: v4b},
+		{name: "IPv6 client, IPv4-only cluster", client: "2001:db8:1::7", vips: []netip.Addr{v4a, v4b}, expect: v4a},
+		{name: "IPv4 client, IPv6-only cluster", client: "198.51.100.7", vips: []netip.Addr{v6b, v6a}, expect: v6b},
+		{name: "unparseable client falls back to the first VIP", client: "", vips: []netip.Addr{v6a, v4a}, expect: v6a},
+		{name: "no VIPs", client: "198.51.100.7"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			client, _ := netip.ParseAddr(tc.client)
+			got, ok := SelectUpstream(client, tc.vips)
+			if got != tc.expect || ok != tc.expect.IsValid() {
+				t.Errorf("SelectUpstream(%s, %v) = %v, %v; want %v", tc.client, tc.vips, got, ok, tc.expect)
+			}
+		})
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	tests := map[string]string{
+		"192.0.2.1:1234":        "192.0.2.1",
+		"[2001:db8::1]:1234":    "2001:db8::1",
+		"[::ffff:192.0.2.1]:80": "192.0.2.1",
+		"garbage":               "invalid IP",
+	}
+	for remote, expect := range tests {
+		if got := clientAddr(remote).String(); got != expect {
+			t.Errorf("clientAddr(%q) = %s, want %s", remote, got, expect)
+		}
+	}
+}
+
+func TestGuardedDialerRefusesAnythingButIngressVIPs(t *testing.T) {
+	// A listener that must never be dialled, on an address that is not an
+	// ingress VIP upstream.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan struct{}, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+			accepted <- struct{}{}
+		}
+	}()
+
+	d := newGuardedDialer([]netip.Addr{netip.MustParseAddr("192.0.2.200")}, 80, time.Second)
+	for _, address := range []string{
+		ln.Addr().String(),     // another host
+		"192.0.2.200:8080",     // right VIP, wrong port
+		"localhost:80",         // a name, which would need resolving
+		"[::ffff:192.0.2.200]", // no port
+	} {
+		if conn, err := d.DialContext(context.Background(), "tcp", address); err == nil {
+			conn.Close()
+			t.Errorf("DialContext(%q) succeeded, want refusal", address)
+		}
+	}
+	select {
+	case <-accepted:
+		t.Error("the guarded dialer connected to a refused address")
+	case <-time.After(50 * time.Millisecond):
+	}
+}
