@@ -10,7 +10,9 @@ import (
 const certManagerToken = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
 
 func TestClassify(t *testing.T) {
-	get := func(target string) Request { return Request{Method: http.MethodGet, Target: target, Host: "api.cluster.example.test"} }
+	get := func(target string) Request {
+		return Request{Method: http.MethodGet, Target: target, Host: "api.cluster.example.test"}
+	}
 	challenge := ChallengePathPrefix + certManagerToken
 
 	tests := []struct {
