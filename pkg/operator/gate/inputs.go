@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	configv1informers "github.com/openshift/client-go/config/informers/externalversions/config/v1"
-	"github.com/openshift/library-go/pkg/controller/factory"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/cache"
 
 	configv1alpha1informers "github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/generated/informers/externalversions/config/v1alpha1"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
@@ -31,8 +31,8 @@ func NewInputs(infrastructures configv1informers.InfrastructureInformer, configs
 
 // Informers are the informers a controller acting on the decision must
 // watch, so that it syncs again when the decision may have changed.
-func (in Inputs) Informers() []factory.Informer {
-	return []factory.Informer{in.infrastructures.Informer(), in.configs.Informer()}
+func (in Inputs) Informers() []cache.SharedIndexInformer {
+	return []cache.SharedIndexInformer{in.infrastructures.Informer(), in.configs.Informer()}
 }
 
 // ErrNotSynced is returned while the caches are still filling. A lister

@@ -1,0 +1,185 @@
+package daemonset
+
+import (
+	"strings"
+	"testing"
+
+	operatorv1 "github.com/openshift/api/operator/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gate"
+)
+
+// dsStatus is a DaemonSet at generation gen with the given status counts.
+func dsStatus(gen, observed int64, desired, updated, available int32) *appsv1.DaemonSet {
+	return &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Generation: gen},
+		Status: appsv1.DaemonSetStatus{
+			ObservedGeneration:     observed,
+			DesiredNumberScheduled: desired,
+			CurrentNumberScheduled: desired,
+			UpdatedNumberScheduled: updated,
+			NumberReady:            available,
+			NumberAvailable:        available,
+			NumberUnavailable:      desired - available,
+		},
+	}
+}
+
+// want is a compact expectation: "True/Reason" per condition type.
+type want struct{ available, progressing, degraded string }
+
+func summarize(conds []operatorv1.OperatorCondition) want {
+	get := func(t string) string {
+		for _, c := range conds {
+			if c.Type == t {
+				return string(c.Status) + "/" + c.Reason
+			}
+		}
+		return "missing"
+	}
+	return want{get(ConditionAvailable), get(ConditionProgressing), get(ConditionDegraded)}
+}
+
+func previousProgressing(status operatorv1.ConditionStatus) []operatorv1.OperatorCondition {
+	return []operatorv1.OperatorCondition{{Type: ConditionProgressing, Status: status}}
+}
+
+func TestEnabledConditions(t *testing.T) {
+	tests := []struct {
+		name     string
+		ds       *appsv1.DaemonSet
+		previous []operatorv1.OperatorCondition
+		want     want
+		rolled   bool
+	}{
+		{
+			name: "just created, not yet observed",
+			ds:   dsStatus(1, 0, 0, 0, 0),
+			want: want{"False/NoPodsAvailable", "True/RollingOut", "False/AsExpected"},
+		},
+		{
+			name: "observed, pods scheduled, none ready",
+			ds:   dsStatus(1, 1, 3, 3, 0),
+			// Carried over from the creation above.
+			previous: previousProgressing(operatorv1.ConditionTrue),
+			want:     want{"False/NoPodsAvailable", "True/RollingOut", "True/PodsUnavailable"},
+		},
+		{
+			name:     "first pod ready: available, still rolling out",
+			ds:       dsStatus(1, 1, 3, 3, 1),
+			previous: previousProgressing(operatorv1.ConditionTrue),
+			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable"},
+		},
+		{
+			name:     "all ready: rolled out",
+			ds:       dsStatus(1, 1, 3, 3, 3),
+			previous: previousProgressing(operatorv1.ConditionTrue),
+			want:     want{"True/AsExpected", "False/AsExpected", "False/AsExpected"},
+			rolled:   true,
+		},
+		{
+			name:     "steady state stays steady",
+			ds:       dsStatus(1, 1, 3, 3, 3),
+			previous: previousProgressing(operatorv1.ConditionFalse),
+			want:     want{"True/AsExpected", "False/AsExpected", "False/AsExpected"},
+			rolled:   true,
+		},
+		{
+			name: "a node reboots: not progressing, still available",
+			ds:   dsStatus(1, 1, 3, 3, 2),
+			// The rollout finished earlier.
+			previous: previousProgressing(operatorv1.ConditionFalse),
+			want:     want{"True/AsExpected", "False/AsExpected", "True/PodsUnavailable"},
+		},
+		{
+			name:     "a node reboots on a single-node cluster: unavailable, but not progressing",
+			ds:       dsStatus(1, 1, 1, 1, 0),
+			previous: previousProgressing(operatorv1.ConditionFalse),
+			want:     want{"False/NoPodsAvailable", "False/AsExpected", "True/PodsUnavailable"},
+		},
+		{
+			name:     "new generation applied, not yet observed",
+			ds:       dsStatus(2, 1, 3, 3, 3),
+			previous: previousProgressing(operatorv1.ConditionFalse),
+			want:     want{"True/AsExpected", "True/RollingOut", "False/AsExpected"},
+		},
+		{
+			name:     "new generation rolling: one node updated and restarting",
+			ds:       dsStatus(2, 2, 3, 1, 2),
+			previous: previousProgressing(operatorv1.ConditionTrue),
+			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable"},
+		},
+		{
+			name:     "new generation on all nodes, last pod not ready yet: still rolling",
+			ds:       dsStatus(2, 2, 3, 3, 2),
+			previous: previousProgressing(operatorv1.ConditionTrue),
+			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable"},
+		},
+		{
+			name:     "a control-plane node is added: rolling out to it",
+			ds:       dsStatus(1, 1, 4, 3, 3),
+			previous: previousProgressing(operatorv1.ConditionFalse),
+			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conds := EnabledConditions(tt.ds, tt.previous)
+			if got := summarize(conds); got != tt.want {
+				t.Errorf("conditions = %+v, want %+v", got, tt.want)
+			}
+			for _, c := range conds {
+				if c.Status != operatorv1.ConditionFalse && c.Message == "" {
+					t.Errorf("%s=%s has no message; say what is happening", c.Type, c.Status)
+				}
+			}
+			if got := RolledOut(tt.ds); got != tt.rolled {
+				t.Errorf("RolledOut() = %v, want %v", got, tt.rolled)
+			}
+		})
+	}
+}
+
+func TestEnabledConditionMessagesCountNodes(t *testing.T) {
+	conds := EnabledConditions(dsStatus(2, 2, 3, 1, 2), previousProgressing(operatorv1.ConditionTrue))
+	for _, c := range conds {
+		switch c.Type {
+		case ConditionAvailable:
+			if !strings.Contains(c.Message, "2 of 3") {
+				t.Errorf("Available message %q does not count ready nodes", c.Message)
+			}
+		case ConditionProgressing:
+			if !strings.Contains(c.Message, "1 of 3") {
+				t.Errorf("Progressing message %q does not count updated nodes", c.Message)
+			}
+		case ConditionDegraded:
+			if !strings.Contains(c.Message, "1 of 3") || !strings.Contains(c.Message, "openshift-http01-challenge-proxy/http01-challenge-proxy") {
+				t.Errorf("Degraded message %q does not say how many nodes and where to look", c.Message)
+			}
+		}
+	}
+}
+
+func TestDisabledConditions(t *testing.T) {
+	d := gate.Decision{Reason: gate.ReasonUnsupportedPlatform, Message: "not bare metal"}
+	conds := DisabledConditions(d)
+	if got, want := summarize(conds), (want{"True/Disabled", "False/Disabled", "False/Disabled"}); got != want {
+		t.Errorf("conditions = %+v, want %+v", got, want)
+	}
+	if conds[0].Message != d.Message {
+		t.Errorf("Available message = %q, want the gate's %q", conds[0].Message, d.Message)
+	}
+}
+
+func TestRolledOutWithNoNodes(t *testing.T) {
+	// Nothing to roll out to is rolled out, once observed: the version must
+	// not wait forever on a cluster whose nodes are all being replaced.
+	if !RolledOut(dsStatus(1, 1, 0, 0, 0)) {
+		t.Errorf("RolledOut() = false for an observed DaemonSet with no nodes")
+	}
+	if RolledOut(dsStatus(1, 0, 0, 0, 0)) {
+		t.Errorf("RolledOut() = true for a DaemonSet the controller has not observed")
+	}
+}

@@ -1,0 +1,245 @@
+package daemonset
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	operatorv1 "github.com/openshift/api/operator/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gate"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
+)
+
+const testImage = "quay.io/openshift/http01-challenge-proxy@sha256:0123"
+
+var enabled = gate.Decision{
+	Enabled:     true,
+	Reason:      gate.ReasonAsExpected,
+	APIVIPs:     []string{"192.0.2.5", "fd00::5"},
+	IngressVIPs: []string{"192.0.2.10", "fd00::10"},
+	Port:        8888,
+}
+
+func mustRender(t *testing.T, d gate.Decision, logLevel operatorv1.LogLevel) *appsv1.DaemonSet {
+	t.Helper()
+	ds, err := Render(d, testImage, logLevel)
+	if err != nil {
+		t.Fatalf("Render() error = %v", err)
+	}
+	return ds
+}
+
+func proxyContainer(t *testing.T, ds *appsv1.DaemonSet) corev1.Container {
+	t.Helper()
+	if n := len(ds.Spec.Template.Spec.Containers); n != 1 {
+		t.Fatalf("want exactly one container, got %d", n)
+	}
+	return ds.Spec.Template.Spec.Containers[0]
+}
+
+func TestRenderArgs(t *testing.T) {
+	tests := []struct {
+		name     string
+		decision gate.Decision
+		logLevel operatorv1.LogLevel
+		want     []string
+	}{
+		{
+			name:     "dual stack, default port, unset log level is Normal",
+			decision: enabled,
+			want: []string{
+				"--health-listen-address=127.0.0.1:9448",
+				"--metrics-listen-address=127.0.0.1:9449",
+				"--api-vips=192.0.2.5,fd00::5",
+				"--ingress-vips=192.0.2.10,fd00::10",
+				"--listen-port=8888",
+				"-v=2",
+			},
+		},
+		{
+			name:     "single stack, custom port, Debug",
+			decision: gate.Decision{Enabled: true, APIVIPs: []string{"192.0.2.5"}, IngressVIPs: []string{"192.0.2.10"}, Port: 18080},
+			logLevel: operatorv1.Debug,
+			want: []string{
+				"--health-listen-address=127.0.0.1:9448",
+				"--metrics-listen-address=127.0.0.1:9449",
+				"--api-vips=192.0.2.5",
+				"--ingress-vips=192.0.2.10",
+				"--listen-port=18080",
+				"-v=4",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := proxyContainer(t, mustRender(t, tt.decision, tt.logLevel))
+			if diff := cmp.Diff(tt.want, c.Args); diff != "" {
+				t.Errorf("args (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{"cluster-http01-challenge-proxy-operator", "daemon"}, c.Command); diff != "" {
+				t.Errorf("command (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRenderVerbosity(t *testing.T) {
+	for level, want := range map[operatorv1.LogLevel]string{
+		"":                  "-v=2",
+		operatorv1.Normal:   "-v=2",
+		operatorv1.Debug:    "-v=4",
+		operatorv1.Trace:    "-v=6",
+		operatorv1.TraceAll: "-v=8",
+	} {
+		args := proxyContainer(t, mustRender(t, enabled, level)).Args
+		if got := args[len(args)-1]; got != want {
+			t.Errorf("logLevel %q: last arg = %q, want %q", level, got, want)
+		}
+	}
+}
+
+func TestRenderPodSpec(t *testing.T) {
+	ds := mustRender(t, enabled, operatorv1.Normal)
+	pod := ds.Spec.Template.Spec
+	c := proxyContainer(t, ds)
+
+	if ds.Namespace != names.OperandNamespace || ds.Name != names.OperandName {
+		t.Errorf("DaemonSet is %s/%s, want %s/%s", ds.Namespace, ds.Name, names.OperandNamespace, names.OperandName)
+	}
+	if c.Image != testImage {
+		t.Errorf("image = %q, want %q", c.Image, testImage)
+	}
+	if diff := cmp.Diff(map[string]string{"node-role.kubernetes.io/master": ""}, pod.NodeSelector); diff != "" {
+		t.Errorf("nodeSelector (-want +got):\n%s", diff)
+	}
+	wantTolerations := []corev1.Toleration{
+		{Key: "node-role.kubernetes.io/master", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
+		{Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
+	}
+	if diff := cmp.Diff(wantTolerations, pod.Tolerations); diff != "" {
+		t.Errorf("tolerations (-want +got):\n%s", diff)
+	}
+	if !pod.HostNetwork {
+		t.Errorf("hostNetwork = false; the redirect and the listener are on the host")
+	}
+	if pod.PriorityClassName != "system-node-critical" {
+		t.Errorf("priorityClassName = %q", pod.PriorityClassName)
+	}
+	if pod.ServiceAccountName != names.OperandName {
+		t.Errorf("serviceAccountName = %q, want %q", pod.ServiceAccountName, names.OperandName)
+	}
+	if !ptr.Equal(pod.AutomountServiceAccountToken, ptr.To(false)) {
+		t.Errorf("automountServiceAccountToken = %v, want false", pod.AutomountServiceAccountToken)
+	}
+	if !ptr.Equal(pod.TerminationGracePeriodSeconds, ptr.To[int64](30)) {
+		t.Errorf("terminationGracePeriodSeconds = %v, want 30", pod.TerminationGracePeriodSeconds)
+	}
+
+	wantAnnotations := map[string]string{
+		"openshift.io/required-scc":                names.SecurityContextConstraints,
+		"target.workload.openshift.io/management": `{"effect": "PreferredDuringScheduling"}`,
+	}
+	if diff := cmp.Diff(wantAnnotations, ds.Spec.Template.Annotations); diff != "" {
+		t.Errorf("pod annotations (-want +got):\n%s", diff)
+	}
+
+	wantStrategy := appsv1.DaemonSetUpdateStrategy{
+		Type: appsv1.RollingUpdateDaemonSetStrategyType,
+		RollingUpdate: &appsv1.RollingUpdateDaemonSet{
+			MaxUnavailable: ptr.To(intstr.FromInt32(1)),
+			MaxSurge:       ptr.To(intstr.FromInt32(0)),
+		},
+	}
+	if diff := cmp.Diff(wantStrategy, ds.Spec.UpdateStrategy); diff != "" {
+		t.Errorf("updateStrategy (-want +got):\n%s", diff)
+	}
+	if got := ds.Spec.Selector.MatchLabels["app"]; got != names.OperandName || ds.Spec.Template.Labels["app"] != got {
+		t.Errorf("selector app=%q does not select the template's labels %v", got, ds.Spec.Template.Labels)
+	}
+
+	wantSecurity := &corev1.SecurityContext{
+		RunAsUser:                ptr.To[int64](0),
+		RunAsNonRoot:             ptr.To(false),
+		Privileged:               ptr.To(false),
+		AllowPrivilegeEscalation: ptr.To(false),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		Capabilities: &corev1.Capabilities{
+			Drop: []corev1.Capability{"ALL"},
+			Add:  []corev1.Capability{"NET_ADMIN"},
+		},
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+	if diff := cmp.Diff(wantSecurity, c.SecurityContext); diff != "" {
+		t.Errorf("securityContext (-want +got):\n%s", diff)
+	}
+	if c.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError {
+		t.Errorf("terminationMessagePolicy = %q", c.TerminationMessagePolicy)
+	}
+	wantRequests := corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("10m"),
+		corev1.ResourceMemory: resource.MustParse("20Mi"),
+	}
+	if !equality.Semantic.DeepEqual(wantRequests, c.Resources.Requests) || c.Resources.Limits != nil {
+		t.Errorf("resources = %+v, want requests %v and no limits", c.Resources, wantRequests)
+	}
+}
+
+func TestRenderProbesAndPorts(t *testing.T) {
+	c := proxyContainer(t, mustRender(t, gate.Decision{Enabled: true, APIVIPs: []string{"192.0.2.5"}, IngressVIPs: []string{"192.0.2.10"}, Port: 18080}, ""))
+
+	probe := func(path string) *corev1.Probe {
+		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+			Host:   "127.0.0.1",
+			Port:   intstr.FromInt32(names.DaemonHealthPort),
+			Path:   path,
+			Scheme: corev1.URISchemeHTTP,
+		}}}
+	}
+	if c.ReadinessProbe == nil || c.LivenessProbe == nil {
+		t.Fatalf("readiness %v, liveness %v: both probes are required", c.ReadinessProbe, c.LivenessProbe)
+	}
+	if diff := cmp.Diff(probe("/readyz").ProbeHandler, c.ReadinessProbe.ProbeHandler); diff != "" {
+		t.Errorf("readiness probe (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(probe("/healthz").ProbeHandler, c.LivenessProbe.ProbeHandler); diff != "" {
+		t.Errorf("liveness probe (-want +got):\n%s", diff)
+	}
+
+	wantPorts := []corev1.ContainerPort{
+		{Name: "proxy", ContainerPort: 18080, Protocol: corev1.ProtocolTCP},
+		{Name: "health", ContainerPort: names.DaemonHealthPort, Protocol: corev1.ProtocolTCP},
+		{Name: "metrics", ContainerPort: names.DaemonMetricsPort, Protocol: corev1.ProtocolTCP},
+	}
+	if diff := cmp.Diff(wantPorts, c.Ports); diff != "" {
+		t.Errorf("ports (-want +got):\n%s", diff)
+	}
+}
+
+// Rendering twice must give equal objects that share nothing, or the spec
+// hash would change between syncs and every sync would roll the pods.
+func TestRenderIsDeterministicAndFresh(t *testing.T) {
+	a := mustRender(t, enabled, operatorv1.Trace)
+	b := mustRender(t, enabled, operatorv1.Trace)
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Fatalf("two renders differ (-first +second):\n%s", diff)
+	}
+	a.Spec.Template.Spec.Containers[0].Args[0] = "changed"
+	if b.Spec.Template.Spec.Containers[0].Args[0] == "changed" {
+		t.Fatalf("renders share their args slice")
+	}
+}
+
+func TestRenderRejects(t *testing.T) {
+	if _, err := Render(gate.Decision{Reason: gate.ReasonDisabledByConfiguration}, testImage, ""); err == nil {
+		t.Errorf("Render() of a disabled decision succeeded")
+	}
+	if _, err := Render(enabled, "", ""); err == nil {
+		t.Errorf("Render() without an image succeeded")
+	}
+}
