@@ -1,0 +1,208 @@
+// Package daemon is the node side of the HTTP-01 challenge proxy: on every
+// control-plane node it redirects TCP to API_VIP:80 to a local port with
+// nftables, and serves a reverse proxy there that forwards ACME HTTP-01
+// challenge requests, and only those, to the ingress VIP on port 80.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/metrics"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/proxy"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/rules"
+)
+
+const (
+	// drainTimeout bounds waiting for in-flight requests on shutdown; it
+	// fits in the kubelet's default 30s grace period with room to spare.
+	drainTimeout = 10 * time.Second
+	// auxShutdownTimeout bounds stopping the health and metrics servers.
+	auxShutdownTimeout = 2 * time.Second
+	// auxReadHeaderTimeout protects the loopback health and metrics servers
+	// from clients that never finish their headers.
+	auxReadHeaderTimeout = 5 * time.Second
+)
+
+// NewDaemonCommand returns the `daemon` subcommand.
+func NewDaemonCommand() *cobra.Command {
+	options := NewOptions()
+	cmd := &cobra.Command{
+		Use:   "daemon",
+		Short: "Redirect API_VIP:80 to a local proxy that forwards ACME HTTP-01 challenges to the ingress VIP",
+		Long: `Runs on every control-plane node (host network, NET_ADMIN). It redirects TCP
+to each API VIP on port 80 to --listen-port with nftables, and serves a reverse
+proxy there that forwards GET/HEAD /.well-known/acme-challenge/<token> to an
+ingress VIP on port 80 and answers everything else with a 4xx.
+
+On SIGTERM or SIGINT it removes its nftables table, then drains connections.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := options.Config()
+			if err != nil {
+				return err
+			}
+			// From here on an error is a runtime failure, not a usage error.
+			cmd.SilenceUsage = true
+
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			go func() {
+				// After the first signal, a second one kills the process
+				// at once instead of waiting for the drain.
+				<-ctx.Done()
+				stop()
+			}()
+			return Run(ctx, cfg)
+		},
+	}
+	options.AddFlags(cmd.Flags())
+	addKlogFlags(cmd.Flags())
+	return cmd
+}
+
+// addKlogFlags adds klog's verbosity flags. The rest of klog's flags (log
+// files, headers) have no use in a pod that logs to stderr.
+func addKlogFlags(fs *pflag.FlagSet) {
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	for _, name := range []string{"v", "vmodule"} {
+		fs.AddGoFlag(klogFlags.Lookup(name))
+	}
+}
+
+// Run runs the daemon until ctx is done. It starts in the order that never
+// redirects traffic to a closed port (listener, then rules, then ready) and
+// stops in the reverse order (unready, rules removed, then connections
+// drained). It returns nil after a clean shutdown.
+//
+// Two daemons never fight over the rules: the listener is bound first and
+// the port is exclusive, so a second instance fails before touching nftables
+// while the first one runs, and a first instance being stopped removes its
+// table before it releases the port.
+func Run(ctx context.Context, cfg Config) error {
+	m := metrics.New()
+	kernel := rules.NewKernel()
+	reconciler := rules.NewReconciler(kernel, rules.Desired(cfg.APIVIPs, cfg.ListenPort), cfg.ResyncInterval, rules.DefaultDebounce, m)
+	health := newHealth(reconciler, cfg.ResyncInterval)
+
+	// Probes and metrics answer from the start (not ready yet).
+	aux, err := startAuxServers(map[string]auxServer{
+		"health":  {cfg.HealthAddress.String(), health.handler()},
+		"metrics": {cfg.MetricsAddress.String(), metricsMux(m)},
+	})
+	if err != nil {
+		return err
+	}
+	defer aux.shutdown()
+
+	ln, err := proxy.Listen(cfg.ListenPort, cfg.MaxConnections, m)
+	if err != nil {
+		return err
+	}
+	server := proxy.NewServer(proxy.NewHandler(proxy.HandlerConfig{IngressVIPs: cfg.IngressVIPs, UpstreamPort: proxy.UpstreamPort}, m))
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- server.Serve(ln) }()
+	health.listening.Store(true)
+	klog.InfoS("Proxy listening", "port", cfg.ListenPort, "ingressVIPs", cfg.IngressVIPs, "maxConnections", cfg.MaxConnections)
+
+	loopsCtx, stopLoops := context.WithCancel(context.Background())
+	var loops sync.WaitGroup
+	loops.Add(2)
+	go func() { defer loops.Done(); kernel.Watch(loopsCtx, reconciler.Trigger) }()
+	go func() { defer loops.Done(); reconciler.Run(loopsCtx) }()
+	klog.InfoS("Keeping nftables rules in place", "table", rules.TableName, "apiVIPs", cfg.APIVIPs, "resyncInterval", cfg.ResyncInterval)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		klog.InfoS("Shutting down: removing nftables rules, then draining connections")
+	case err := <-serveErr:
+		runErr = fmt.Errorf("proxy server stopped: %w", err)
+		klog.ErrorS(err, "Proxy server stopped; removing nftables rules")
+	}
+
+	health.stopping.Store(true)
+	// The reconciler must be stopped first, or it would repair the removal.
+	stopLoops()
+	loops.Wait()
+	if err := kernel.Remove(); err != nil {
+		klog.ErrorS(err, "Failed to remove nftables rules", "table", rules.TableName)
+		runErr = errors.Join(runErr, err)
+	} else {
+		m.SetRulesPresent(false)
+		klog.InfoS("Removed nftables rules", "table", rules.TableName)
+	}
+	if err := drain(server); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	return runErr
+}
+
+// drain lets in-flight requests finish, up to drainTimeout, then closes what
+// is left.
+func drain(server *http.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if err := server.Shutdown(ctx); err != nil {
+		klog.InfoS("Connections still open after the drain timeout; closing them", "timeout", drainTimeout)
+		return server.Close()
+	}
+	klog.InfoS("Drained proxy connections")
+	return nil
+}
+
+func metricsMux(m *metrics.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	return mux
+}
+
+type auxServer struct {
+	address string
+	handler http.Handler
+}
+
+type auxServers []*http.Server
+
+// startAuxServers starts the health and metrics servers. A port that is
+// taken fails start-up rather than leaving the daemon half-observable.
+func startAuxServers(servers map[string]auxServer) (auxServers, error) {
+	var started auxServers
+	for name, s := range servers {
+		ln, err := net.Listen("tcp", s.address)
+		if err != nil {
+			started.shutdown()
+			return nil, fmt.Errorf("listening for %s on %s: %w", name, s.address, err)
+		}
+		server := &http.Server{Handler: s.handler, ReadHeaderTimeout: auxReadHeaderTimeout, ErrorLog: klog.NewStandardLogger("WARNING")}
+		go func() {
+			if err := server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				klog.ErrorS(err, "Server stopped", "server", name, "address", s.address)
+			}
+		}()
+		started = append(started, server)
+	}
+	return started, nil
+}
+
+func (s auxServers) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), auxShutdownTimeout)
+	defer cancel()
+	for _, server := range s {
+		_ = server.Shutdown(ctx)
+	}
+}

@@ -1,0 +1,187 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/proxy"
+)
+
+// Defaults of the daemon's flags. The health and metrics ports are reserved
+// in the operator's API (pkg/apis/config/v1alpha1), which refuses them as
+// the listen port.
+const (
+	DefaultListenPort           = 8888
+	DefaultHealthListenAddress  = "127.0.0.1:9448"
+	DefaultMetricsListenAddress = "127.0.0.1:9449"
+	DefaultResyncInterval       = 30 * time.Second
+
+	minListenPort      = 1024 // as the API: below is privileged, 80 is what we redirect
+	minResyncInterval  = time.Second
+	maxResyncInterval  = time.Hour
+	maxConnectionLimit = 65536
+)
+
+// Options are the daemon's command-line flags as given.
+type Options struct {
+	APIVIPs              []string
+	IngressVIPs          []string
+	ListenPort           int
+	HealthListenAddress  string
+	MetricsListenAddress string
+	ResyncInterval       time.Duration
+	MaxConnections       int
+}
+
+// NewOptions returns the options with their defaults.
+func NewOptions() *Options {
+	return &Options{
+		ListenPort:           DefaultListenPort,
+		HealthListenAddress:  DefaultHealthListenAddress,
+		MetricsListenAddress: DefaultMetricsListenAddress,
+		ResyncInterval:       DefaultResyncInterval,
+		MaxConnections:       proxy.DefaultMaxConnections,
+	}
+}
+
+// AddFlags registers the options on fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&o.APIVIPs, "api-vips", o.APIVIPs,
+		"API VIPs (comma-separated IPv4 and/or IPv6 addresses) whose TCP port 80 is redirected to the proxy. Required.")
+	fs.StringSliceVar(&o.IngressVIPs, "ingress-vips", o.IngressVIPs,
+		"Ingress VIPs (comma-separated IPv4 and/or IPv6 addresses) whose port 80 challenge requests are forwarded to. Required; none may be an API VIP.")
+	fs.IntVar(&o.ListenPort, "listen-port", o.ListenPort,
+		"Port the proxy listens on, on all addresses of the node (1024-65535).")
+	fs.StringVar(&o.HealthListenAddress, "health-listen-address", o.HealthListenAddress,
+		"IP:port serving /healthz (liveness) and /readyz (readiness).")
+	fs.StringVar(&o.MetricsListenAddress, "metrics-listen-address", o.MetricsListenAddress,
+		"Loopback IP:port serving Prometheus /metrics over plain HTTP.")
+	fs.DurationVar(&o.ResyncInterval, "resync-interval", o.ResyncInterval,
+		"How often the nftables rules are compared with the desired ones even without a netlink event (1s-1h).")
+	fs.IntVar(&o.MaxConnections, "max-connections", o.MaxConnections,
+		"Most client connections the proxy serves at once; more wait in the kernel's listen backlog.")
+}
+
+// Config is the validated form of Options.
+type Config struct {
+	APIVIPs        []netip.Addr
+	IngressVIPs    []netip.Addr
+	ListenPort     uint16
+	HealthAddress  netip.AddrPort
+	MetricsAddress netip.AddrPort
+	ResyncInterval time.Duration
+	MaxConnections int
+}
+
+// Config validates the options, reporting every problem at once, each named
+// by its flag.
+func (o *Options) Config() (Config, error) {
+	var errs []error
+	flagError := func(flag, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("--%s: "+format, append([]any{flag}, args...)...))
+	}
+
+	apiVIPs, err := parseVIPs(o.APIVIPs)
+	if err != nil {
+		flagError("api-vips", "%v", err)
+	}
+	ingressVIPs, err := parseVIPs(o.IngressVIPs)
+	if err != nil {
+		flagError("ingress-vips", "%v", err)
+	}
+	for _, vip := range apiVIPs {
+		if slices.Contains(ingressVIPs, vip) {
+			// The proxy's own connection to the ingress VIP would be
+			// redirected back to the proxy.
+			flagError("ingress-vips", "%s is also an API VIP; forwarding to it would loop back into the redirect", vip)
+		}
+	}
+
+	if o.ListenPort < minListenPort || o.ListenPort > 65535 {
+		flagError("listen-port", "%d is not between %d and 65535", o.ListenPort, minListenPort)
+	}
+	health, err := parseListenAddress(o.HealthListenAddress)
+	if err != nil {
+		flagError("health-listen-address", "%v", err)
+	}
+	metrics, err := parseListenAddress(o.MetricsListenAddress)
+	if err != nil {
+		flagError("metrics-listen-address", "%v", err)
+	} else if !metrics.Addr().IsLoopback() {
+		// Metrics are served without TLS or authorization for now.
+		flagError("metrics-listen-address", "%s is not a loopback address", metrics.Addr())
+	}
+	// The proxy listens on every address, so it shares a port with nothing.
+	if health.IsValid() && int(health.Port()) == o.ListenPort {
+		flagError("health-listen-address", "port %d is the listen port", health.Port())
+	}
+	if metrics.IsValid() && int(metrics.Port()) == o.ListenPort {
+		flagError("metrics-listen-address", "port %d is the listen port", metrics.Port())
+	}
+	if health.IsValid() && metrics.IsValid() && health.Port() == metrics.Port() {
+		flagError("metrics-listen-address", "port %d is also the health port", metrics.Port())
+	}
+
+	if o.ResyncInterval < minResyncInterval || o.ResyncInterval > maxResyncInterval {
+		flagError("resync-interval", "%v is not between %v and %v", o.ResyncInterval, minResyncInterval, maxResyncInterval)
+	}
+	if o.MaxConnections < 1 || o.MaxConnections > maxConnectionLimit {
+		flagError("max-connections", "%d is not between 1 and %d", o.MaxConnections, maxConnectionLimit)
+	}
+
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return Config{
+		APIVIPs:        apiVIPs,
+		IngressVIPs:    ingressVIPs,
+		ListenPort:     uint16(o.ListenPort),
+		HealthAddress:  health,
+		MetricsAddress: metrics,
+		ResyncInterval: o.ResyncInterval,
+		MaxConnections: o.MaxConnections,
+	}, nil
+}
+
+// parseVIPs parses a VIP list, refusing what could never be a VIP and what
+// would silently never match (an IPv4-mapped IPv6 address is matched as IPv6
+// and would never see IPv4 traffic).
+func parseVIPs(values []string) ([]netip.Addr, error) {
+	if len(values) == 0 {
+		return nil, errors.New("at least one address is required")
+	}
+	var vips []netip.Addr
+	for _, value := range values {
+		vip, err := netip.ParseAddr(value)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%q is not an IP address", value)
+		case vip.Zone() != "":
+			return nil, fmt.Errorf("%s has a zone; a VIP cannot be link-local", value)
+		case vip.Is4In6():
+			return nil, fmt.Errorf("%s is IPv4-mapped; write it as %s", value, vip.Unmap())
+		case vip.IsUnspecified(), vip.IsLoopback(), vip.IsMulticast(), vip.IsLinkLocalUnicast():
+			return nil, fmt.Errorf("%s cannot be a VIP", value)
+		case slices.Contains(vips, vip):
+			return nil, fmt.Errorf("%s is listed twice", value)
+		}
+		vips = append(vips, vip)
+	}
+	return vips, nil
+}
+
+func parseListenAddress(value string) (netip.AddrPort, error) {
+	address, err := netip.ParseAddrPort(value)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%q is not an IP:port", value)
+	}
+	if address.Port() == 0 {
+		return netip.AddrPort{}, fmt.Errorf("%q has no port", value)
+	}
+	return address, nil
+}

@@ -1,0 +1,123 @@
+package daemon
+
+import (
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestOptionsConfig(t *testing.T) {
+	valid := func() *Options {
+		o := NewOptions()
+		o.APIVIPs = []string{"192.0.2.10", "2001:db8::10"}
+		o.IngressVIPs = []string{"192.0.2.20", "2001:db8::20"}
+		return o
+	}
+	tests := []struct {
+		name   string
+		change func(*Options)
+		// expectErrors are substrings the error must contain; none means
+		// the options are valid.
+		expectErrors []string
+	}{
+		{name: "defaults with VIPs"},
+		{name: "IPv4 only", change: func(o *Options) { o.APIVIPs, o.IngressVIPs = []string{"192.0.2.10"}, []string{"192.0.2.20"} }},
+		{name: "IPv6 only", change: func(o *Options) { o.APIVIPs, o.IngressVIPs = []string{"2001:db8::10"}, []string{"2001:db8::20"} }},
+		{name: "IPv6 API VIP, IPv4 ingress VIP", change: func(o *Options) { o.APIVIPs, o.IngressVIPs = []string{"2001:db8::10"}, []string{"192.0.2.20"} }},
+		{name: "highest port", change: func(o *Options) { o.ListenPort = 65535 }},
+		{name: "IPv6 loopback metrics", change: func(o *Options) { o.MetricsListenAddress = "[::1]:9449" }},
+		{name: "health on all addresses", change: func(o *Options) { o.HealthListenAddress = "0.0.0.0:9448" }},
+
+		{name: "no API VIPs", change: func(o *Options) { o.APIVIPs = nil }, expectErrors: []string{"--api-vips: at least one address is required"}},
+		{name: "no ingress VIPs", change: func(o *Options) { o.IngressVIPs = nil }, expectErrors: []string{"--ingress-vips: at least one address is required"}},
+		{name: "unparseable VIP", change: func(o *Options) { o.APIVIPs = []string{"192.0.2.300"} }, expectErrors: []string{`--api-vips: "192.0.2.300" is not an IP address`}},
+		{name: "empty entry from a trailing comma", change: func(o *Options) { o.IngressVIPs = []string{"192.0.2.20", ""} }, expectErrors: []string{`--ingress-vips: "" is not an IP address`}},
+		{name: "host name", change: func(o *Options) { o.IngressVIPs = []string{"router.example"} }, expectErrors: []string{`"router.example" is not an IP address`}},
+		{name: "CIDR", change: func(o *Options) { o.APIVIPs = []string{"192.0.2.10/32"} }, expectErrors: []string{`"192.0.2.10/32" is not an IP address`}},
+		{name: "unspecified", change: func(o *Options) { o.APIVIPs = []string{"0.0.0.0"} }, expectErrors: []string{"0.0.0.0 cannot be a VIP"}},
+		{name: "loopback", change: func(o *Options) { o.IngressVIPs = []string{"127.0.0.1"} }, expectErrors: []string{"127.0.0.1 cannot be a VIP"}},
+		{name: "multicast", change: func(o *Options) { o.APIVIPs = []string{"ff02::1"} }, expectErrors: []string{"ff02::1 cannot be a VIP"}},
+		{name: "link-local with zone", change: func(o *Options) { o.APIVIPs = []string{"fe80::1%eth0"} }, expectErrors: []string{"has a zone"}},
+		{name: "IPv4-mapped", change: func(o *Options) { o.APIVIPs = []string{"::ffff:192.0.2.10"} }, expectErrors: []string{"write it as 192.0.2.10"}},
+		{name: "duplicate", change: func(o *Options) { o.APIVIPs = []string{"192.0.2.10", "192.0.2.10"} }, expectErrors: []string{"192.0.2.10 is listed twice"}},
+		{
+			name:         "API VIP equal to an ingress VIP",
+			change:       func(o *Options) { o.IngressVIPs = []string{"192.0.2.20", "2001:db8::10"} },
+			expectErrors: []string{"--ingress-vips: 2001:db8::10 is also an API VIP"},
+		},
+		{
+			name:         "same VIP spelled differently",
+			change:       func(o *Options) { o.IngressVIPs = []string{"2001:0db8:0000::0010"} },
+			expectErrors: []string{"is also an API VIP"},
+		},
+		{name: "port 80", change: func(o *Options) { o.ListenPort = 80 }, expectErrors: []string{"--listen-port: 80 is not between 1024 and 65535"}},
+		{name: "port too high", change: func(o *Options) { o.ListenPort = 65536 }, expectErrors: []string{"--listen-port: 65536"}},
+		{name: "health without port", change: func(o *Options) { o.HealthListenAddress = "127.0.0.1" }, expectErrors: []string{`--health-listen-address: "127.0.0.1" is not an IP:port`}},
+		{name: "health port 0", change: func(o *Options) { o.HealthListenAddress = "127.0.0.1:0" }, expectErrors: []string{"has no port"}},
+		{name: "health host name", change: func(o *Options) { o.HealthListenAddress = "localhost:9448" }, expectErrors: []string{"is not an IP:port"}},
+		{name: "metrics off loopback", change: func(o *Options) { o.MetricsListenAddress = "0.0.0.0:9449" }, expectErrors: []string{"--metrics-listen-address: 0.0.0.0 is not a loopback address"}},
+		{name: "health on the listen port", change: func(o *Options) { o.HealthListenAddress = "127.0.0.1:8888" }, expectErrors: []string{"--health-listen-address: port 8888 is the listen port"}},
+		{name: "metrics on the listen port", change: func(o *Options) { o.ListenPort = 9449 }, expectErrors: []string{"--metrics-listen-address: port 9449 is the listen port"}},
+		{name: "health and metrics on one port", change: func(o *Options) { o.MetricsListenAddress = "127.0.0.1:9448" }, expectErrors: []string{"port 9448 is also the health port"}},
+		{name: "resync too short", change: func(o *Options) { o.ResyncInterval = 100 * time.Millisecond }, expectErrors: []string{"--resync-interval: 100ms is not between 1s and 1h0m0s"}},
+		{name: "resync too long", change: func(o *Options) { o.ResyncInterval = 2 * time.Hour }, expectErrors: []string{"--resync-interval"}},
+		{name: "no connections", change: func(o *Options) { o.MaxConnections = 0 }, expectErrors: []string{"--max-connections: 0 is not between 1 and 65536"}},
+		{
+			name: "every problem is reported at once",
+			change: func(o *Options) {
+				o.APIVIPs, o.IngressVIPs, o.ListenPort = []string{"x"}, nil, 1
+			},
+			expectErrors: []string{"--api-vips", "--ingress-vips", "--listen-port"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := valid()
+			if tc.change != nil {
+				tc.change(o)
+			}
+			cfg, err := o.Config()
+			if len(tc.expectErrors) == 0 {
+				if err != nil {
+					t.Fatalf("Config() error: %v", err)
+				}
+				if len(cfg.APIVIPs) != len(o.APIVIPs) || len(cfg.IngressVIPs) != len(o.IngressVIPs) || int(cfg.ListenPort) != o.ListenPort {
+					t.Errorf("Config() = %+v does not reflect %+v", cfg, o)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Config() = %+v, want an error", cfg)
+			}
+			for _, expect := range tc.expectErrors {
+				if !strings.Contains(err.Error(), expect) {
+					t.Errorf("error %q does not mention %q", err, expect)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigFromDefaults(t *testing.T) {
+	o := NewOptions()
+	o.APIVIPs = []string{"192.0.2.10"}
+	o.IngressVIPs = []string{"2001:db8::20"}
+	cfg, err := o.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := Config{
+		APIVIPs:        []netip.Addr{netip.MustParseAddr("192.0.2.10")},
+		IngressVIPs:    []netip.Addr{netip.MustParseAddr("2001:db8::20")},
+		ListenPort:     8888,
+		HealthAddress:  netip.MustParseAddrPort("127.0.0.1:9448"),
+		MetricsAddress: netip.MustParseAddrPort("127.0.0.1:9449"),
+		ResyncInterval: 30 * time.Second,
+		MaxConnections: 256,
+	}
+	if !reflect.DeepEqual(cfg, expect) {
+		t.Errorf("Config() =\n  %+v\nwant\n  %+v", cfg, expect)
+	}
+}
