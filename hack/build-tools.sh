@@ -61,12 +61,14 @@ declare -A MODULE_UPSTREAM=(
   [kwok]=sigs.k8s.io/kwok
   [pebble]=github.com/letsencrypt/pebble/v2
 )
-# wrapper module -> measured cold build time on a 2-core machine
+# wrapper module -> cold build time (empty module and build caches), measured
+# on the 2-core CI machine while it was busy with other builds; an idle one
+# is faster, a slower one may take several times as long.
 declare -A MODULE_COLD_TIME=(
-  [etcd]="~2 min"
-  [kube]="~13 min"
-  [kwok]="~4 min"
-  [pebble]="~1 min"
+  [etcd]="~1-2 min"
+  [kube]="~5-13 min"
+  [kwok]="~1.5-4 min"
+  [pebble]="~10 s"
 )
 
 usage() {
@@ -112,18 +114,21 @@ command -v go >/dev/null 2>&1 || tools::die "go is not on PATH"
 
 mkdir -p "${TOOLS_BIN_DIR}" "${TOOLS_STAMP_DIR}"
 
-# Serialize concurrent runs (two test runs or engineers building at once).
+# Serialize concurrent runs into the same directory (two test runs or
+# engineers building at once).
 if command -v flock >/dev/null 2>&1; then
-  exec 9>"${TOOLS_OUTPUT_DIR}/.lock"
+  exec 9>"${TOOLS_BIN_DIR}/.build.lock"
   if ! flock -n 9; then
-    tools::log "another hack/build-tools.sh is running; waiting for it"
+    tools::log "another hack/build-tools.sh is building into ${TOOLS_BIN_DIR}; waiting for it"
     flock 9
   fi
 fi
-# Half-built binaries are staged here and moved into place only on success.
-rm -rf "${TOOLS_OUTPUT_DIR}/tmp"
-mkdir -p "${TOOLS_OUTPUT_DIR}/tmp"
-trap 'rm -rf "${TOOLS_OUTPUT_DIR}/tmp"' EXIT
+# Binaries are built here, beside their destination, and moved into place
+# only when the build succeeded.
+STAGING_ROOT="${TOOLS_BIN_DIR}/.tmp"
+rm -rf "${STAGING_ROOT}"
+mkdir -p "${STAGING_ROOT}"
+trap 'rm -rf "${STAGING_ROOT}"' EXIT
 
 # module_version MODULE_DIR : the pinned version of the upstream module.
 module_version() {
@@ -190,14 +195,15 @@ build_module() {
 
   tools::log "building ${stale[*]} ${version} from hack/tools/${mod} (cold build takes ${MODULE_COLD_TIME[${mod}]} on 2 cores)…"
   local staging
-  staging="$(mktemp -d "${TOOLS_OUTPUT_DIR}/tmp/${mod}.XXXXXX")"
+  staging="$(mktemp -d "${STAGING_ROOT}/${mod}.XXXXXX")"
   if ((${#pkgs[@]} == 1)); then
     out="${staging}/${stale[0]}"
   else
     out="${staging}/"
   fi
   local start=${SECONDS}
-  (cd "${TOOLS_MODULES_DIR}/${mod}" && go build -buildvcs=false -ldflags="${ldflags}" -o "${out}" "${pkgs[@]}")
+  # 9>&-: the compiler processes need not hold the lock.
+  (cd "${TOOLS_MODULES_DIR}/${mod}" && go build -buildvcs=false -ldflags="${ldflags}" -o "${out}" "${pkgs[@]}") 9>&-
   for tool in "${stale[@]}"; do
     [[ -x "${staging}/${tool}" ]] || tools::die "go build did not produce ${tool}"
     mv -f "${staging}/${tool}" "${TOOLS_BIN_DIR}/${tool}"

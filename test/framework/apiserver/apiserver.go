@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -134,8 +135,12 @@ func start(t testing.TB, o *options) (*Server, error) {
 		return nil, err
 	}
 
-	dir, err := os.MkdirTemp("", "kube-apiserver-test-")
+	reapStaleDirs(t)
+	dir, err := os.MkdirTemp("", tempDirPrefix)
 	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return nil, err
 	}
 	s := &Server{t: t, opts: o, dir: dir}
@@ -257,6 +262,33 @@ func writeKubeconfig(path string, cfg *rest.Config, user string) error {
 	return clientcmd.WriteToFile(*kc, path)
 }
 
+const (
+	tempDirPrefix = "kube-apiserver-test-"
+	// ownerFile in a server directory holds the pid of the test process.
+	ownerFile = "owner.pid"
+)
+
+// reapStaleDirs removes the directories that test processes killed without
+// running their cleanups (a test timeout, SIGKILL) left behind: their
+// etcd and kube-apiserver died with them, thanks to Pdeathsig, but the etcd
+// data stays on disk.
+func reapStaleDirs(t testing.TB) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempDirPrefix+"*"))
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue // kept on purpose, or still being set up
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid <= 0 || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		if err := os.RemoveAll(dir); err == nil {
+			t.Logf("removed %s, left behind by the dead test process %d", dir, pid)
+		}
+	}
+}
+
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", net.JoinHostPort(loopback, "0"))
@@ -282,13 +314,13 @@ func (s *Server) startEtcd() error {
 		s.etcdURL = "http://" + net.JoinHostPort(loopback, strconv.Itoa(clientPort))
 		peerURL := "http://" + net.JoinHostPort(loopback, strconv.Itoa(peerPort))
 		s.etcd.args = mergeArgs([]string{
-			"--name=default",
+			"--name=test",
 			"--data-dir=" + filepath.Join(s.dir, "etcd"),
 			"--listen-client-urls=" + s.etcdURL,
 			"--advertise-client-urls=" + s.etcdURL,
 			"--listen-peer-urls=" + peerURL,
 			"--initial-advertise-peer-urls=" + peerURL,
-			"--initial-cluster=default=" + peerURL,
+			"--initial-cluster=test=" + peerURL,
 			"--initial-cluster-state=new",
 			// Test data need not survive a power cut.
 			"--unsafe-no-fsync=true",
@@ -542,6 +574,8 @@ func (s *Server) Stop() {
 			}
 		}
 		if s.opts.keepDir {
+			// Without its owner file the directory is never reaped.
+			_ = os.Remove(filepath.Join(s.dir, ownerFile))
 			s.t.Logf("kept the kube-apiserver test directory %s", s.dir)
 			return
 		}
@@ -552,10 +586,28 @@ func (s *Server) Stop() {
 }
 
 func (s *Server) cleanup() {
-	if s.t.Failed() {
+	// Cleanups run before the testing package marks a panicking test as
+	// failed, so a panic has to be detected separately.
+	if s.t.Failed() || panicking() {
 		s.t.Logf("test failed; kube-apiserver test directory %s\n%s", s.dir, s.logTails())
 	}
 	s.Stop()
+}
+
+// panicking reports whether the calling goroutine is unwinding a panic, i.e.
+// whether runtime.gopanic is on its stack.
+func panicking() bool {
+	pcs := make([]uintptr, 128)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	for {
+		f, more := frames.Next()
+		if f.Function == "runtime.gopanic" {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
 }
 
 // logTails returns the tail of kube-apiserver's log (and of etcd's, when

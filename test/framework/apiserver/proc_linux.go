@@ -23,3 +23,9 @@ func signalGroup(cmd *exec.Cmd, sig syscall.Signal) error {
 	}
 	return nil
 }
+
+// processAlive reports whether a process with this pid exists.
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || err == syscall.EPERM
+}

@@ -15,3 +15,7 @@ func setProcessGroup(*exec.Cmd) {}
 func terminateGroup(cmd *exec.Cmd) error { return cmd.Process.Signal(os.Interrupt) }
 
 func killGroup(cmd *exec.Cmd) error { return cmd.Process.Kill() }
+
+// processAlive is conservative where it cannot tell: it says yes, so that
+// nothing is reaped.
+func processAlive(int) bool { return true }
