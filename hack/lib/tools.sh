@@ -20,8 +20,12 @@ __TOOLS_SH_SOURCED=1
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 # TOOLS_OUTPUT_DIR: everything the tool builds produce.
 TOOLS_OUTPUT_DIR="${REPO_ROOT}/_output/tools"
-# TOOLS_BIN_DIR: the built binaries; TOOLS_BIN overrides it.
+# TOOLS_BIN_DIR: the built binaries, an absolute path; TOOLS_BIN overrides it
+# (relative to the current directory).
 TOOLS_BIN_DIR="${TOOLS_BIN:-${TOOLS_OUTPUT_DIR}/bin}"
+if [[ "${TOOLS_BIN_DIR}" != /* ]]; then
+  TOOLS_BIN_DIR="${PWD}/${TOOLS_BIN_DIR}"
+fi
 # TOOLS_STAMP_DIR: one stamp file per binary, holding what it was built from
 # (kept next to the binaries when TOOLS_BIN points elsewhere).
 if [[ -n "${TOOLS_BIN:-}" ]]; then

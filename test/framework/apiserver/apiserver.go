@@ -75,7 +75,9 @@ type Server struct {
 	admin      *rest.Config
 	kubeconfig string
 
-	stopOnce sync.Once
+	// lifecycle serializes starting and stopping kube-apiserver.
+	lifecycle sync.Mutex
+	stopOnce  sync.Once
 }
 
 // Start starts etcd and kube-apiserver, installs the CRDs and returns once
@@ -141,6 +143,7 @@ func start(t testing.TB, o *options) (*Server, error) {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	s := &Server{t: t, opts: o, dir: dir}
@@ -406,6 +409,8 @@ func (s *Server) startAPIServerFirstTime() error {
 // certificates and etcd, and waits until it is ready. Use it after
 // StopAPIServer; it is an error while kube-apiserver is running.
 func (s *Server) StartAPIServer() error {
+	s.lifecycle.Lock()
+	defer s.lifecycle.Unlock()
 	s.apiServer.args = s.apiServerArgs()
 	if err := s.apiServer.start(); err != nil {
 		return err
@@ -422,12 +427,16 @@ func (s *Server) StartAPIServer() error {
 // see the API go away. StartAPIServer brings it back. Stopping a stopped
 // server is a no-op.
 func (s *Server) StopAPIServer() error {
+	s.lifecycle.Lock()
+	defer s.lifecycle.Unlock()
 	return s.apiServer.stop(s.opts.apiServerGrace)
 }
 
 // KillAPIServer kills kube-apiserver with SIGKILL, without a graceful
 // shutdown. StartAPIServer brings it back.
 func (s *Server) KillAPIServer() error {
+	s.lifecycle.Lock()
+	defer s.lifecycle.Unlock()
 	return s.apiServer.kill()
 }
 
@@ -563,6 +572,8 @@ func (s *Server) InstallCRDsFromFiles(paths ...string) error {
 // fine, and calling it twice is a no-op.
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
+		s.lifecycle.Lock()
+		defer s.lifecycle.Unlock()
 		if s.apiServer != nil {
 			if err := s.apiServer.stop(s.opts.apiServerGrace); err != nil {
 				s.t.Logf("stopping kube-apiserver: %v", err)
