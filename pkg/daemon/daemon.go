@@ -51,12 +51,13 @@ ingress VIP on port 80 and answers everything else with a 4xx.
 On SIGTERM or SIGINT it removes its nftables table, then drains connections.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The flags parsed; the error of a bad value says what is wrong
+			// better than the usage text would.
+			cmd.SilenceUsage = true
 			cfg, err := options.Config()
 			if err != nil {
 				return err
 			}
-			// From here on an error is a runtime failure, not a usage error.
-			cmd.SilenceUsage = true
 
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
