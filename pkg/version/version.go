@@ -1,11 +1,9 @@
-// Package version reports the build's version, set at link time:
+// Package version reports the build's version. The Makefile (through
+// build-machinery-go's golang.mk) sets the variables below at link time with
+// -ldflags "-X .../pkg/version.versionFromGit=... -X ...commitFromGit=...".
 //
-//	go build -ldflags "-X github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/version.gitVersion=v4.21.0 \
-//	  -X github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/version.gitCommit=$(git rev-parse HEAD) \
-//	  -X github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/version.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-//
-// The release version the ClusterOperator reports does not come from here
-// but from RELEASE_VERSION, which the CVO sets per release.
+// The version the ClusterOperator reports does not come from here but from
+// RELEASE_VERSION, which the CVO sets per release.
 package version
 
 import (
@@ -15,19 +13,19 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 )
 
-// Set by -ldflags -X; the defaults mark an unversioned development build.
+// Set by -ldflags -X; the defaults mark a build without them (go run, go test).
 var (
-	gitVersion   = "v0.0.0-unknown"
-	gitCommit    = "unknown"
-	gitTreeState = ""
-	buildDate    = "1970-01-01T00:00:00Z"
+	versionFromGit = "v0.0.0-unknown"
+	commitFromGit  = "unknown"
+	gitTreeState   = ""
+	buildDate      = "1970-01-01T00:00:00Z"
 )
 
 // Get returns the build's version information.
 func Get() version.Info {
 	return version.Info{
-		GitVersion:   gitVersion,
-		GitCommit:    gitCommit,
+		GitVersion:   versionFromGit,
+		GitCommit:    commitFromGit,
 		GitTreeState: gitTreeState,
 		BuildDate:    buildDate,
 		GoVersion:    runtime.Version(),

@@ -71,12 +71,36 @@ func Render(decision gate.Decision, image string, logLevel operatorv1.LogLevel) 
 // DaemonArgs are the arguments that change with the cluster, appended to the
 // fixed ones of the manifest.
 func DaemonArgs(decision gate.Decision, logLevel operatorv1.LogLevel) []string {
+	return append(decisionArgs(decision), "-v="+strconv.Itoa(loglevel.LogLevelToVerbosity(logLevel)))
+}
+
+func decisionArgs(decision gate.Decision) []string {
 	return []string{
 		"--api-vips=" + strings.Join(decision.APIVIPs, ","),
 		"--ingress-vips=" + strings.Join(decision.IngressVIPs, ","),
 		"--listen-port=" + strconv.Itoa(int(decision.Port)),
-		"-v=" + strconv.Itoa(loglevel.LogLevelToVerbosity(logLevel)),
 	}
+}
+
+// Serves reports whether ds was rendered for decision: its proxy container
+// has the decision's VIPs and port. It lets a reader of a possibly stale
+// DaemonSet tell "rolled out" from "rolled out, but the previous
+// configuration".
+func Serves(ds *appsv1.DaemonSet, decision gate.Decision) bool {
+	container := findContainer(ds.Spec.Template.Spec.Containers, containerName)
+	if container == nil {
+		return false
+	}
+	have := map[string]bool{}
+	for _, arg := range container.Args {
+		have[arg] = true
+	}
+	for _, arg := range decisionArgs(decision) {
+		if !have[arg] {
+			return false
+		}
+	}
+	return true
 }
 
 func findContainer(containers []corev1.Container, name string) *corev1.Container {

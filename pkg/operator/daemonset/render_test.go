@@ -142,7 +142,7 @@ func TestRenderPodSpec(t *testing.T) {
 	}
 
 	wantAnnotations := map[string]string{
-		"openshift.io/required-scc":                names.SecurityContextConstraints,
+		"openshift.io/required-scc":               names.SecurityContextConstraints,
 		"target.workload.openshift.io/management": `{"effect": "PreferredDuringScheduling"}`,
 	}
 	if diff := cmp.Diff(wantAnnotations, ds.Spec.Template.Annotations); diff != "" {
@@ -241,5 +241,29 @@ func TestRenderRejects(t *testing.T) {
 	}
 	if _, err := Render(enabled, "", ""); err == nil {
 		t.Errorf("Render() without an image succeeded")
+	}
+}
+
+func TestServes(t *testing.T) {
+	ds := mustRender(t, enabled, operatorv1.Debug)
+	tests := []struct {
+		name     string
+		decision gate.Decision
+		want     bool
+	}{
+		{"the decision it was rendered for", enabled, true},
+		{"another port", gate.Decision{Enabled: true, APIVIPs: enabled.APIVIPs, IngressVIPs: enabled.IngressVIPs, Port: 18080}, false},
+		{"another API VIP", gate.Decision{Enabled: true, APIVIPs: []string{"192.0.2.5"}, IngressVIPs: enabled.IngressVIPs, Port: 8888}, false},
+		{"another ingress VIP", gate.Decision{Enabled: true, APIVIPs: enabled.APIVIPs, IngressVIPs: []string{"192.0.2.11", "fd00::10"}, Port: 8888}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Serves(ds, tt.decision); got != tt.want {
+				t.Errorf("Serves() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if Serves(&appsv1.DaemonSet{}, enabled) {
+		t.Errorf("Serves() = true for a DaemonSet without the proxy container")
 	}
 }

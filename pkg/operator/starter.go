@@ -1,0 +1,156 @@
+// Package operator runs the HTTP-01 challenge proxy operator: it deploys the
+// proxy DaemonSet on bare-metal control-plane nodes when the admin enables
+// it, and reports on the ClusterOperator and the config singleton.
+package operator
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"sync"
+	"time"
+
+	configv1 "github.com/openshift/api/config/v1"
+	configclient "github.com/openshift/client-go/config/clientset/versioned"
+	configinformers "github.com/openshift/client-go/config/informers/externalversions"
+	"github.com/openshift/library-go/pkg/controller/controllercmd"
+	"github.com/openshift/library-go/pkg/controller/factory"
+	"github.com/openshift/library-go/pkg/operator/genericoperatorclient"
+	"github.com/openshift/library-go/pkg/operator/loglevel"
+	"github.com/openshift/library-go/pkg/operator/status"
+	"github.com/openshift/library-go/pkg/operator/v1helpers"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
+
+	proxyclient "github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/generated/clientset/versioned"
+	proxyinformers "github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/generated/informers/externalversions"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/configstatus"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/daemonset"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gate"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gatestatus"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/staticresources"
+)
+
+// informerResync makes every informer replay its objects now and then, as a
+// safety net behind the watches. The replay only triggers reads: the
+// controllers write nothing when nothing changed.
+const informerResync = 10 * time.Minute
+
+// RunOperator builds the clients, informers and controllers and runs them
+// until ctx is done. controllercmd calls it once this process leads.
+func RunOperator(ctx context.Context, cc *controllercmd.ControllerContext) error {
+	operandImage := os.Getenv(names.OperandImageEnv)
+	if operandImage == "" {
+		return fmt.Errorf("%s must name the image the proxy DaemonSet runs", names.OperandImageEnv)
+	}
+	releaseVersion := os.Getenv(names.ReleaseVersionEnv)
+	if releaseVersion == "" {
+		klog.Warningf("%s is not set: the ClusterOperator will report no version", names.ReleaseVersionEnv)
+	}
+
+	// Clients. Built-in kinds go over protobuf; CRs need JSON.
+	kubeClient, err := kubernetes.NewForConfig(cc.ProtoKubeConfig)
+	if err != nil {
+		return err
+	}
+	configClient, err := configclient.NewForConfig(cc.KubeConfig)
+	if err != nil {
+		return err
+	}
+	proxyClient, err := proxyclient.NewForConfig(cc.KubeConfig)
+	if err != nil {
+		return err
+	}
+
+	// Informers, each scoped to the objects this operator needs. It never
+	// watches cluster-wide Pods or Nodes: node state reaches it through the
+	// DaemonSet's status only.
+	kubeInformers := v1helpers.NewKubeInformersForNamespaces(kubeClient, names.OperandNamespace)
+	infrastructureInformers := configinformers.NewSharedInformerFactoryWithOptions(configClient, informerResync,
+		configinformers.WithTweakListOptions(named(names.SingletonName)))
+	clusterOperatorInformers := configinformers.NewSharedInformerFactoryWithOptions(configClient, informerResync,
+		configinformers.WithTweakListOptions(named(names.ClusterOperator)))
+	configInformers := proxyinformers.NewSharedInformerFactoryWithOptions(proxyClient, informerResync,
+		proxyinformers.WithTweakListOptions(named(names.SingletonName)))
+	operatorClient, operatorInformers, err := genericoperatorclient.NewClusterScopedOperatorClient(
+		cc.Clock, cc.KubeConfig, operatorResource, operatorKind, extractOperatorSpec, extractOperatorStatus)
+	if err != nil {
+		return err
+	}
+
+	inputs := gate.NewInputs(
+		infrastructureInformers.Config().V1().Infrastructures(),
+		configInformers.Config().V1alpha1().HTTP01ChallengeProxies())
+	daemonSets := kubeInformers.InformersFor(names.OperandNamespace).Apps().V1().DaemonSets()
+	clusterOperators := clusterOperatorInformers.Config().V1().ClusterOperators()
+	versions := status.NewVersionGetter()
+
+	controllers := []factory.Controller{
+		staticresources.NewController(operatorClient, inputs, kubeClient, kubeInformers, cc.EventRecorder),
+		daemonset.NewController(operatorClient, inputs, kubeClient.AppsV1(), daemonSets, versions,
+			operandImage, releaseVersion, cc.EventRecorder),
+		gatestatus.NewController(inputs, configClient.ConfigV1(), clusterOperators, cc.Clock, cc.EventRecorder),
+		configstatus.NewController(inputs, proxyClient.ConfigV1alpha1(), configInformers.Config().V1alpha1().HTTP01ChallengeProxies(),
+			daemonSets, cc.Clock, cc.EventRecorder),
+		status.NewClusterOperatorStatusController(names.ClusterOperator, relatedObjects(), configClient.ConfigV1(),
+			clusterOperators, operatorClient, versions, cc.EventRecorder, cc.Clock).
+			WithDegradedInertia(degradedInertia()),
+		loglevel.NewClusterOperatorLoggingController(operatorClient, cc.EventRecorder),
+	}
+
+	// Start the informers only now: the controllers above registered the
+	// ones they use, and a factory starts only registered informers.
+	kubeInformers.Start(ctx.Done())
+	infrastructureInformers.Start(ctx.Done())
+	clusterOperatorInformers.Start(ctx.Done())
+	configInformers.Start(ctx.Done())
+	operatorInformers.Start(ctx.Done())
+
+	var wg sync.WaitGroup
+	for _, c := range controllers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Run(ctx, 1)
+		}()
+	}
+	<-ctx.Done()
+	// Return only once every controller has stopped, so that a restart
+	// (or the next integration test) never overlaps with this instance.
+	wg.Wait()
+	return nil
+}
+
+// named scopes an informer to the one object of that name.
+func named(name string) func(*metav1.ListOptions) {
+	return func(options *metav1.ListOptions) {
+		options.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
+	}
+}
+
+// relatedObjects are what `oc adm inspect clusteroperator/http01-challenge-proxy`
+// and must-gather collect.
+func relatedObjects() []configv1.ObjectReference {
+	return []configv1.ObjectReference{
+		{Resource: "namespaces", Name: names.OperatorNamespace},
+		{Resource: "namespaces", Name: names.OperandNamespace},
+		{Group: "operator.openshift.io", Resource: "http01challengeproxies", Name: names.SingletonName},
+		{Group: "config.openshift.io", Resource: "http01challengeproxies", Name: names.SingletonName},
+		{Group: "apps", Resource: "daemonsets", Namespace: names.OperandNamespace, Name: names.OperandName},
+		{Group: "security.openshift.io", Resource: "securitycontextconstraints", Name: names.SecurityContextConstraints},
+	}
+}
+
+// degradedInertia keeps library-go's two minutes for sync errors and gives
+// DaemonSetDegraded (pods unavailable) the longer daemonset.DegradedInertia,
+// so that rebooting control-plane nodes do not degrade the ClusterOperator.
+func degradedInertia() status.Inertia {
+	return status.MustNewInertia(2*time.Minute, status.InertiaCondition{
+		ConditionTypeMatcher: regexp.MustCompile("^" + daemonset.ConditionDegraded + "$"),
+		Duration:             daemonset.DegradedInertia,
+	}).Inertia
+}
