@@ -48,7 +48,8 @@ to each API VIP on port 80 to --listen-port with nftables, and serves a reverse
 proxy there that forwards GET/HEAD /.well-known/acme-challenge/<token> to an
 ingress VIP on port 80 and answers everything else with a 4xx.
 
-On SIGTERM or SIGINT it removes its nftables table, then drains connections.`,
+On SIGTERM or SIGINT it removes its nftables rules, drains connections, then
+deletes its table.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// The flags parsed; the error of a bad value says what is wrong
@@ -87,8 +88,8 @@ func addKlogFlags(fs *pflag.FlagSet) {
 
 // Run runs the daemon until ctx is done. It starts in the order that never
 // redirects traffic to a closed port (listener, then rules, then ready) and
-// stops in the reverse order (unready, rules removed, then connections
-// drained). It returns nil after a clean shutdown.
+// stops in the reverse order (unready, rules removed, connections drained,
+// table deleted). It returns nil after a clean shutdown.
 //
 // Two daemons never fight over the rules: the listener is bound first and
 // the port is exclusive, so a second instance fails before touching nftables
@@ -130,7 +131,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var runErr error
 	select {
 	case <-ctx.Done():
-		klog.InfoS("Shutting down: removing nftables rules, then draining connections")
+		klog.InfoS("Shutting down: removing nftables rules, draining connections, deleting the table")
 	case err := <-serveErr:
 		runErr = fmt.Errorf("proxy server stopped: %w", err)
 		klog.ErrorS(err, "Proxy server stopped; removing nftables rules")
@@ -140,17 +141,33 @@ func Run(ctx context.Context, cfg Config) error {
 	// The reconciler must be stopped first, or it would repair the removal.
 	stopLoops()
 	loops.Wait()
-	if err := kernel.Remove(); err != nil {
+	m.SetRulesPresent(false)
+	return errors.Join(runErr, stopRedirecting(kernel, server))
+}
+
+// stopRedirecting takes our redirect rules out of the kernel first, so that
+// no new connection is sent to a port about to close, then drains the
+// connections already redirected, then deletes the table. Until the drain is
+// over the table holds rules.Draining, without which the kernel could stop
+// rewriting the replies of those connections.
+func stopRedirecting(kernel *rules.Kernel, server *http.Server) error {
+	var errs []error
+	if err := kernel.Apply(rules.Draining()); err != nil {
 		klog.ErrorS(err, "Failed to remove nftables rules", "table", rules.TableName)
-		runErr = errors.Join(runErr, err)
+		errs = append(errs, err)
 	} else {
-		m.SetRulesPresent(false)
 		klog.InfoS("Removed nftables rules", "table", rules.TableName)
 	}
 	if err := drain(server); err != nil {
-		runErr = errors.Join(runErr, err)
+		errs = append(errs, err)
 	}
-	return runErr
+	if err := kernel.Remove(); err != nil {
+		klog.ErrorS(err, "Failed to delete nftables table", "table", rules.TableName)
+		errs = append(errs, err)
+	} else {
+		klog.InfoS("Deleted nftables table", "table", rules.TableName)
+	}
+	return errors.Join(errs...)
 }
 
 // drain lets in-flight requests finish, up to drainTimeout, then closes what

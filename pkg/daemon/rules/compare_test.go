@@ -1,11 +1,14 @@
 package rules
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"reflect"
 	"testing"
 
+	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
 )
 
 func desiredForTest() Table {
@@ -164,5 +167,14 @@ func TestNormaliseLeavesOtherExpressionsAlone(t *testing.T) {
 		if got := normalise(e); got != e {
 			t.Errorf("normalise(%#v) = %#v, want it unchanged", e, got)
 		}
+	}
+}
+
+func TestTableFlagsUndoesTheLibrarysByteOrder(t *testing.T) {
+	// What google/nftables v0.3.0 returns for a dormant table: the kernel's
+	// big-endian 1, decoded in host order.
+	listed := &nftables.Table{Flags: binary.NativeEndian.Uint32([]byte{0, 0, 0, 1})}
+	if got := tableFlags(listed); got != unix.NFT_TABLE_F_DORMANT {
+		t.Errorf("tableFlags() = %#x, want %#x", got, unix.NFT_TABLE_F_DORMANT)
 	}
 }

@@ -93,6 +93,49 @@ func Desired(apiVIPs []netip.Addr, listenPort uint16) Table {
 	}
 }
 
+// Draining returns the table to hold while connections already redirected
+// drain on shutdown: the same chains, redirecting nothing, each with one rule
+// that only looks at the conntrack state and has no verdict.
+//
+// Both halves matter for those connections. The kernel rewrites their reply
+// packets back to API_VIP:80 only while a nat chain keeps its NAT hooks
+// registered and something holds conntrack on in the namespace; the redirect
+// rules were the holders of the latter, and on a node with no other nat or
+// conntrack user, deleting them would cut every reply in flight.
+func Draining() Table {
+	return Table{
+		Present: true,
+		Chains: []Chain{
+			drainingChain(PreroutingChain, *nftables.ChainHookPrerouting),
+			drainingChain(OutputChain, *nftables.ChainHookOutput),
+		},
+	}
+}
+
+func drainingChain(name string, hook nftables.ChainHook) Chain {
+	chain := natChain(name, hook, nil, 0, nil)
+	chain.Rules = []Rule{{
+		Exprs:    matchEstablished(),
+		UserData: ruleComment(RuleCommentPrefix + " draining: keeps conntrack on for redirected connections"),
+	}}
+	return chain
+}
+
+// matchEstablished is `ct state established`.
+func matchEstablished() []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Key: expr.CtKeySTATE, Register: register},
+		&expr.Bitwise{
+			SourceRegister: register,
+			DestRegister:   register,
+			Len:            4,
+			Mask:           binaryutil.NativeEndian.PutUint32(expr.CtStateBitESTABLISHED),
+			Xor:            binaryutil.NativeEndian.PutUint32(0),
+		},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: register, Data: binaryutil.NativeEndian.PutUint32(0)},
+	}
+}
+
 func natChain(name string, hook nftables.ChainHook, apiVIPs []netip.Addr, listenPort uint16, prefix []expr.Any) Chain {
 	chain := Chain{
 		Name:     name,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"golang.org/x/sys/unix"
@@ -150,5 +151,22 @@ func TestRuleCommentIsReadableByNft(t *testing.T) {
 	got, ok := userdata.GetString(rule.UserData, userdata.TypeComment)
 	if !ok || got != "http01-challenge-proxy: redirect 192.0.2.10 tcp/80 to :8888" {
 		t.Errorf("comment = %q, %v", got, ok)
+	}
+}
+
+func TestDraining(t *testing.T) {
+	// `ct state established`, as `nft --debug netlink` prints it.
+	ctStateEstablished := []expr.Any{
+		&expr.Ct{Key: expr.CtKeySTATE, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(2), Xor: []byte{0, 0, 0, 0}},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{0, 0, 0, 0}},
+	}
+	rule := Rule{Exprs: ctStateEstablished, UserData: comment("http01-challenge-proxy: draining: keeps conntrack on for redirected connections")}
+	expect := Table{Present: true, Chains: []Chain{
+		chainWith("prerouting", unix.NF_INET_PRE_ROUTING, rule),
+		chainWith("output", unix.NF_INET_LOCAL_OUT, rule),
+	}}
+	if diff := cmp.Diff(expect, Draining()); diff != "" {
+		t.Errorf("Draining() mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/google/nftables"
@@ -98,7 +99,7 @@ func (k *Kernel) Read() (Table, error) {
 	var got Table
 	for _, t := range tables {
 		if t.Name == TableName {
-			got.Present, got.Flags = true, t.Flags
+			got.Present, got.Flags = true, tableFlags(t)
 		}
 	}
 	if !got.Present {
@@ -142,4 +143,13 @@ func readChain(conn *nftables.Conn, c *nftables.Chain) (Chain, error) {
 		chain.Rules = append(chain.Rules, Rule{Exprs: r.Exprs, UserData: r.UserData})
 	}
 	return chain, nil
+}
+
+// tableFlags returns the flags of a table listed by google/nftables v0.3.0,
+// which decodes the big-endian NFTA_TABLE_FLAGS attribute in host byte order
+// (dormant reads as 0x1000000 on x86). Re-encoding the value in host order
+// gives back the kernel's bytes.
+func tableFlags(t *nftables.Table) uint32 {
+	raw := binary.NativeEndian.AppendUint32(nil, t.Flags)
+	return binary.BigEndian.Uint32(raw)
 }

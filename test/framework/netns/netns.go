@@ -172,18 +172,36 @@ type Process struct {
 // and SIGKILL if the test binary itself dies.
 func (n *Namespace) Start(t testing.TB, name string, args ...string) *Process {
 	t.Helper()
+	return n.StartWithEnv(t, nil, name, args...)
+}
+
+// StartWithEnv is Start with env (KEY=value) added to the test's environment.
+func (n *Namespace) StartWithEnv(t testing.TB, env []string, name string, args ...string) *Process {
+	t.Helper()
 	p := &Process{Name: filepath.Base(name), cmd: n.Command(name, args...), output: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
-	// Pdeathsig is tied to the thread that forks; this goroutine's thread
-	// is an ordinary one that the runtime keeps alive.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("starting %s in %s: %v", name, n.Name, err)
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
 	}
+	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	started := make(chan error, 1)
 	go func() {
+		// Pdeathsig fires when the forking *thread* exits, and the runtime
+		// ends threads whose locked goroutine returns (as Do's do). So the
+		// fork happens on a thread locked here until the child has exited.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		err := p.cmd.Start()
+		started <- err
+		if err != nil {
+			return
+		}
 		p.err = p.cmd.Wait()
 		close(p.done)
 	}()
+	if err := <-started; err != nil {
+		t.Fatalf("starting %s in %s: %v", name, n.Name, err)
+	}
 	t.Cleanup(func() {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done

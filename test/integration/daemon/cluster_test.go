@@ -1,0 +1,353 @@
+//go:build integration
+
+// Package daemon runs the real daemon binary in network namespaces that
+// stand in for a bare-metal cluster: a node holding the API VIP, a router
+// holding the ingress VIP, and clients, all on one bridge.
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/nftables"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
+)
+
+// Addresses come from the documentation ranges only (RFC 5737, RFC 3849).
+var (
+	apiVIP4     = netip.MustParseAddr("192.0.2.100")
+	apiVIP6     = netip.MustParseAddr("2001:db8::100")
+	ingressVIP4 = netip.MustParseAddr("192.0.2.200")
+	ingressVIP6 = netip.MustParseAddr("2001:db8::200")
+
+	nodeAddrs     = prefixes("192.0.2.11/24", "2001:db8::11/64", "192.0.2.100/24", "2001:db8::100/64")
+	routerAddrs   = prefixes("192.0.2.21/24", "2001:db8::21/64", "192.0.2.200/24", "2001:db8::200/64")
+	clientAddrs   = prefixes("192.0.2.31/24", "2001:db8::31/64")
+	internetAddrs = prefixes("192.0.2.41/24", "2001:db8::41/64")
+)
+
+const (
+	apiHost = "api.cluster.example.test"
+	// token has the shape of cert-manager's: 43 base64url characters.
+	token   = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
+	keyAuth = token + ".account-key-thumbprint"
+
+	ourTable      = "http01_challenge_proxy"
+	healthAddress = "127.0.0.1:9448"
+	metricsURL    = "http://127.0.0.1:9449/metrics"
+)
+
+func prefixes(values ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range values {
+		out = append(out, netip.MustParsePrefix(v))
+	}
+	return out
+}
+
+// cluster is one test's topology.
+type cluster struct {
+	sw                     *netns.Switch
+	node, router, client   *netns.Namespace
+	routerLog              *requestLog
+	binary                 string
+	defaultDaemonArguments []string
+}
+
+// newCluster builds the topology and starts a router on the ingress VIPs
+// that answers the challenge for any Host. It does not start the daemon.
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	netns.RequireRoot(t)
+	netns.RequireCommands(t, "ip", "nft")
+	c := &cluster{binary: daemonBinary(t)}
+	c.sw = netns.NewSwitch(t)
+	c.node, c.router, c.client = netns.New(t, "node"), netns.New(t, "router"), netns.New(t, "client")
+	c.sw.Attach(t, c.node, "eth0", nodeAddrs...)
+	c.sw.Attach(t, c.router, "eth0", routerAddrs...)
+	c.sw.Attach(t, c.client, "eth0", clientAddrs...)
+	c.routerLog = serveRouter(t, c.router, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/acme-challenge/"+token {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, keyAuth)
+	})
+	c.defaultDaemonArguments = []string{
+		"daemon",
+		"--api-vips=" + apiVIP4.String() + "," + apiVIP6.String(),
+		"--ingress-vips=" + ingressVIP4.String() + "," + ingressVIP6.String(),
+		"-v=4",
+	}
+	return c
+}
+
+// startDaemon starts the daemon binary in the node namespace and waits until
+// it reports ready.
+func (c *cluster) startDaemon(t *testing.T, extraArgs ...string) *netns.Process {
+	t.Helper()
+	return c.startDaemonWith(t, append(append([]string{}, c.defaultDaemonArguments...), extraArgs...)...)
+}
+
+// startDaemonWith is startDaemon with all arguments given.
+func (c *cluster) startDaemonWith(t *testing.T, args ...string) *netns.Process {
+	t.Helper()
+	p := c.node.Start(t, c.binary, args...)
+	c.waitReady(t, p)
+	return p
+}
+
+func (c *cluster) waitReady(t *testing.T, p *netns.Process) {
+	t.Helper()
+	client := c.node.HTTPClient(time.Second)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := client.Get("http://" + healthAddress + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if p.Exited() {
+			t.Fatalf("daemon exited before it was ready:\n%s", p.Output())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon not ready after 15s (last: %v):\n%s", err, p.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// challenge sends the challenge request to API_VIP:80 from ns.
+func challenge(ns *netns.Namespace, vip netip.Addr) (int, string, error) {
+	return get(ns, netip.AddrPortFrom(vip, 80), "/.well-known/acme-challenge/"+token)
+}
+
+func get(ns *netns.Namespace, target netip.AddrPort, path string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+target.String()+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Host = apiHost
+	resp, err := ns.HTTPClient(5 * time.Second).Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+// requestLog records what an HTTP server in a namespace received.
+type requestLog struct {
+	mu   sync.Mutex
+	seen []seenRequest
+}
+
+type seenRequest struct {
+	local, host, path, xff string
+}
+
+func (l *requestLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.seen)
+}
+
+func (l *requestLog) last() seenRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.seen) == 0 {
+		return seenRequest{}
+	}
+	return l.seen[len(l.seen)-1]
+}
+
+// serveRouter serves handler on both ingress VIPs, port 80, inside ns,
+// recording every request.
+func serveRouter(t *testing.T, ns *netns.Namespace, handler http.HandlerFunc) *requestLog {
+	t.Helper()
+	log := &requestLog{}
+	recording := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+		log.mu.Lock()
+		log.seen = append(log.seen, seenRequest{local: local.String(), host: r.Host, path: r.URL.Path, xff: r.Header.Get("X-Forwarded-For")})
+		log.mu.Unlock()
+		handler(w, r)
+	})
+	for _, vip := range []netip.Addr{ingressVIP4, ingressVIP6} {
+		serve(t, ns, netip.AddrPortFrom(vip, 80), recording)
+	}
+	return log
+}
+
+// serve serves handler on address inside ns until the test ends.
+func serve(t *testing.T, ns *netns.Namespace, address netip.AddrPort, handler http.Handler) {
+	t.Helper()
+	ln, err := ns.Listen("tcp", address.String())
+	if err != nil {
+		t.Fatalf("listening on %s in %s: %v", address, ns.Name, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+}
+
+// nftConn returns a netlink connection to the nftables of ns, independent of
+// the daemon's own code.
+func nftConn(t *testing.T, ns *netns.Namespace) *nftables.Conn {
+	t.Helper()
+	f, err := ns.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	conn, err := nftables.New(nftables.WithNetNSFd(int(f.Fd())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// ourTablePresent reports whether the daemon's table exists in ns.
+func ourTablePresent(t *testing.T, ns *netns.Namespace) bool {
+	t.Helper()
+	tables, err := nftConn(t, ns).ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		t.Fatalf("listing tables: %v", err)
+	}
+	for _, table := range tables {
+		if table.Name == ourTable {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleCounts returns the number of rules in each chain of our table.
+func ruleCounts(t *testing.T, ns *netns.Namespace) map[string]int {
+	t.Helper()
+	conn := nftConn(t, ns)
+	table := &nftables.Table{Name: ourTable, Family: nftables.TableFamilyINet}
+	counts := map[string]int{}
+	chains, err := conn.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, chain := range chains {
+		if chain.Table.Name != ourTable {
+			continue
+		}
+		rules, err := conn.GetRules(table, chain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[chain.Name] = len(rules)
+	}
+	return counts
+}
+
+// metric returns the value of one sample line of the daemon's metrics, e.g.
+// `http01_challenge_proxy_rules_present`, or "" if it is absent.
+func metric(t *testing.T, ns *netns.Namespace, sample string) string {
+	t.Helper()
+	resp, err := ns.HTTPClient(5 * time.Second).Get(metricsURL)
+	if err != nil {
+		t.Fatalf("scraping metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if value, ok := strings.CutPrefix(line, sample+" "); ok {
+			return value
+		}
+	}
+	return ""
+}
+
+// daemonBinary is the binary under test: $HTTP01_PROXY_BINARY, or what
+// `make build` produces.
+func daemonBinary(t *testing.T) string {
+	t.Helper()
+	if path := os.Getenv("HTTP01_PROXY_BINARY"); path != "" {
+		return mustExist(t, path, "HTTP01_PROXY_BINARY points at a missing file")
+	}
+	return mustExist(t, filepath.Join(repoRoot(t), "_output", "bin", "cluster-http01-challenge-proxy-operator"), "run make build")
+}
+
+func mustExist(t *testing.T, path, hint string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%s: %v (%s)", path, err, hint)
+	}
+	return path
+}
+
+// repoRoot is the directory of go.mod above the test's working directory.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// eventually polls cond every 10ms until it holds, and returns how long that
+// took, failing the test after timeout.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() error) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		err := cond()
+		if err == nil {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			t.Fatalf("%s: not within %v: %v", what, timeout, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// challengeServed is a condition for eventually: the challenge request from
+// ns to vip is answered with the key authorization.
+func challengeServed(ns *netns.Namespace, vip netip.Addr) func() error {
+	return func() error {
+		status, body, err := challenge(ns, vip)
+		if err != nil {
+			return err
+		}
+		if status != http.StatusOK || body != keyAuth {
+			return fmt.Errorf("got %d %q", status, body)
+		}
+		return nil
+	}
+}
+
+func withTimeout(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
