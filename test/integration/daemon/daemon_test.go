@@ -330,20 +330,23 @@ func TestSecondDaemonDoesNotTouchTheRules(t *testing.T) {
 
 func TestBadFlagsExitNonZero(t *testing.T) {
 	binary := daemonBinary(t)
-	for _, args := range [][]string{
-		{"daemon"},
-		{"daemon", "--api-vips=192.0.2.100", "--ingress-vips=192.0.2.100"},
-		{"daemon", "--api-vips=not-an-ip", "--ingress-vips=192.0.2.200"},
-		{"daemon", "--listen-port=eighty"},
-		{"daemon", "--no-such-flag"},
+	for _, tc := range []struct {
+		args   []string
+		expect string
+	}{
+		{[]string{"daemon"}, "--api-vips: at least one address is required"},
+		{[]string{"daemon", "--api-vips=192.0.2.100", "--ingress-vips=192.0.2.100"}, "192.0.2.100 is also an API VIP"},
+		{[]string{"daemon", "--api-vips=not-an-ip", "--ingress-vips=192.0.2.200"}, "is not an IP address"},
+		{[]string{"daemon", "--listen-port=eighty"}, `invalid argument "eighty"`},
+		{[]string{"daemon", "--no-such-flag"}, "unknown flag: --no-such-flag"},
 	} {
-		out, err := exec.Command(binary, args...).CombinedOutput()
+		out, err := exec.Command(binary, tc.args...).CombinedOutput()
 		exitErr, ok := err.(*exec.ExitError)
 		if !ok || exitErr.ExitCode() == 0 {
-			t.Errorf("%v: %v, want a non-zero exit\n%s", args, err, out)
+			t.Errorf("%v: %v, want a non-zero exit\n%s", tc.args, err, out)
 		}
-		if strings.Contains(string(out), "panic") || !strings.Contains(string(out), "rror") {
-			t.Errorf("%v: want a clear error, got:\n%s", args, out)
+		if strings.Contains(string(out), "panic") || !strings.Contains(string(out), tc.expect) {
+			t.Errorf("%v: want an error saying %s, got:\n%s", tc.args, tc.expect, out)
 		}
 	}
 }
