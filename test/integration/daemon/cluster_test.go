@@ -6,7 +6,6 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -66,8 +65,21 @@ type cluster struct {
 }
 
 // newCluster builds the topology and starts a router on the ingress VIPs
-// that answers the challenge for any Host. It does not start the daemon.
+// that answers the challenge for token for any Host. It does not start the
+// daemon.
 func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	return newClusterWithRouter(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/acme-challenge/"+token {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, keyAuth)
+	})
+}
+
+// newClusterWithRouter is newCluster with the router's handler given.
+func newClusterWithRouter(t *testing.T, router http.HandlerFunc) *cluster {
 	t.Helper()
 	netns.RequireRoot(t)
 	netns.RequireCommands(t, "ip", "nft")
@@ -77,13 +89,7 @@ func newCluster(t *testing.T) *cluster {
 	c.sw.Attach(t, c.node, "eth0", nodeAddrs...)
 	c.sw.Attach(t, c.router, "eth0", routerAddrs...)
 	c.sw.Attach(t, c.client, "eth0", clientAddrs...)
-	c.routerLog = serveRouter(t, c.router, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/.well-known/acme-challenge/"+token {
-			http.NotFound(w, r)
-			return
-		}
-		io.WriteString(w, keyAuth)
-	})
+	c.routerLog = serveRouter(t, c.router, router)
 	c.defaultDaemonArguments = []string{
 		"daemon",
 		"--api-vips=" + apiVIP4.String() + "," + apiVIP6.String(),
@@ -344,10 +350,4 @@ func challengeServed(ns *netns.Namespace, vip netip.Addr) func() error {
 		}
 		return nil
 	}
-}
-
-func withTimeout(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
