@@ -18,6 +18,10 @@ const (
 	ConditionAvailable   = "DaemonSetAvailable"
 	ConditionProgressing = "DaemonSetProgressing"
 	ConditionDegraded    = "DaemonSetDegraded"
+	// ConditionUpgradeable is always True: nothing about the proxy blocks
+	// an upgrade, and without any *Upgradeable condition the
+	// ClusterOperator would report Upgradeable=Unknown.
+	ConditionUpgradeable = "DaemonSetUpgradeable"
 )
 
 // Reasons of the DaemonSet* conditions.
@@ -47,6 +51,7 @@ func DisabledConditions(decision gate.Decision) []operatorv1.OperatorCondition {
 		{Type: ConditionAvailable, Status: operatorv1.ConditionTrue, Reason: ReasonDisabled, Message: decision.Message},
 		{Type: ConditionProgressing, Status: operatorv1.ConditionFalse, Reason: ReasonDisabled},
 		{Type: ConditionDegraded, Status: operatorv1.ConditionFalse, Reason: ReasonDisabled},
+		upgradeable,
 	}
 }
 
@@ -78,6 +83,9 @@ func EnabledConditions(ds *appsv1.DaemonSet, previous []operatorv1.OperatorCondi
 		availableCond.Status = operatorv1.ConditionFalse
 		availableCond.Reason = ReasonNoPodsAvailable
 		availableCond.Message = fmt.Sprintf("No control-plane node has a ready proxy yet (0 of %d), so ACME HTTP-01 challenges for the API hostname fail. If this lasts, check the pods of DaemonSet %s and their logs.", desired, daemonSetRef)
+		if desired == 0 {
+			availableCond.Message = fmt.Sprintf("The proxy is not scheduled on any control-plane node yet, so ACME HTTP-01 challenges for the API hostname fail. If this lasts, check DaemonSet %s and the control-plane nodes' node-role.kubernetes.io/master label.", daemonSetRef)
+		}
 	}
 
 	progressingCond := operatorv1.OperatorCondition{Type: ConditionProgressing, Status: operatorv1.ConditionFalse, Reason: ReasonAsExpected}
@@ -94,8 +102,10 @@ func EnabledConditions(ds *appsv1.DaemonSet, previous []operatorv1.OperatorCondi
 		degradedCond.Message = fmt.Sprintf("%d of %d control-plane nodes have no ready proxy; ACME HTTP-01 challenges fail while the API VIP is on one of them. Check the pods of DaemonSet %s on those nodes and their logs.", unavailable, desired, daemonSetRef)
 	}
 
-	return []operatorv1.OperatorCondition{availableCond, progressingCond, degradedCond}
+	return []operatorv1.OperatorCondition{availableCond, progressingCond, degradedCond, upgradeable}
 }
+
+var upgradeable = operatorv1.OperatorCondition{Type: ConditionUpgradeable, Status: operatorv1.ConditionTrue, Reason: ReasonAsExpected}
 
 // progressing is library-go's "stable generation" idea without the extra
 // state: a rollout starts when the DaemonSet controller has a generation or

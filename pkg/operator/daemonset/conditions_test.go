@@ -28,7 +28,7 @@ func dsStatus(gen, observed int64, desired, updated, available int32) *appsv1.Da
 }
 
 // want is a compact expectation: "True/Reason" per condition type.
-type want struct{ available, progressing, degraded string }
+type want struct{ available, progressing, degraded, upgradeable string }
 
 func summarize(conds []operatorv1.OperatorCondition) want {
 	get := func(t string) string {
@@ -39,7 +39,17 @@ func summarize(conds []operatorv1.OperatorCondition) want {
 		}
 		return "missing"
 	}
-	return want{get(ConditionAvailable), get(ConditionProgressing), get(ConditionDegraded)}
+	return want{get(ConditionAvailable), get(ConditionProgressing), get(ConditionDegraded), get(ConditionUpgradeable)}
+}
+
+// isAbnormal is what an admin would ask about: not available, progressing,
+// degraded or not upgradeable.
+func isAbnormal(c operatorv1.OperatorCondition) bool {
+	good := operatorv1.ConditionFalse
+	if c.Type == ConditionAvailable || c.Type == ConditionUpgradeable {
+		good = operatorv1.ConditionTrue
+	}
+	return c.Status != good
 }
 
 func previousProgressing(status operatorv1.ConditionStatus) []operatorv1.OperatorCondition {
@@ -57,33 +67,33 @@ func TestEnabledConditions(t *testing.T) {
 		{
 			name: "just created, not yet observed",
 			ds:   dsStatus(1, 0, 0, 0, 0),
-			want: want{"False/NoPodsAvailable", "True/RollingOut", "False/AsExpected"},
+			want: want{"False/NoPodsAvailable", "True/RollingOut", "False/AsExpected", "True/AsExpected"},
 		},
 		{
 			name: "observed, pods scheduled, none ready",
 			ds:   dsStatus(1, 1, 3, 3, 0),
 			// Carried over from the creation above.
 			previous: previousProgressing(operatorv1.ConditionTrue),
-			want:     want{"False/NoPodsAvailable", "True/RollingOut", "True/PodsUnavailable"},
+			want:     want{"False/NoPodsAvailable", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
 		},
 		{
 			name:     "first pod ready: available, still rolling out",
 			ds:       dsStatus(1, 1, 3, 3, 1),
 			previous: previousProgressing(operatorv1.ConditionTrue),
-			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable"},
+			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
 		},
 		{
 			name:     "all ready: rolled out",
 			ds:       dsStatus(1, 1, 3, 3, 3),
 			previous: previousProgressing(operatorv1.ConditionTrue),
-			want:     want{"True/AsExpected", "False/AsExpected", "False/AsExpected"},
+			want:     want{"True/AsExpected", "False/AsExpected", "False/AsExpected", "True/AsExpected"},
 			rolled:   true,
 		},
 		{
 			name:     "steady state stays steady",
 			ds:       dsStatus(1, 1, 3, 3, 3),
 			previous: previousProgressing(operatorv1.ConditionFalse),
-			want:     want{"True/AsExpected", "False/AsExpected", "False/AsExpected"},
+			want:     want{"True/AsExpected", "False/AsExpected", "False/AsExpected", "True/AsExpected"},
 			rolled:   true,
 		},
 		{
@@ -91,37 +101,37 @@ func TestEnabledConditions(t *testing.T) {
 			ds:   dsStatus(1, 1, 3, 3, 2),
 			// The rollout finished earlier.
 			previous: previousProgressing(operatorv1.ConditionFalse),
-			want:     want{"True/AsExpected", "False/AsExpected", "True/PodsUnavailable"},
+			want:     want{"True/AsExpected", "False/AsExpected", "True/PodsUnavailable", "True/AsExpected"},
 		},
 		{
 			name:     "a node reboots on a single-node cluster: unavailable, but not progressing",
 			ds:       dsStatus(1, 1, 1, 1, 0),
 			previous: previousProgressing(operatorv1.ConditionFalse),
-			want:     want{"False/NoPodsAvailable", "False/AsExpected", "True/PodsUnavailable"},
+			want:     want{"False/NoPodsAvailable", "False/AsExpected", "True/PodsUnavailable", "True/AsExpected"},
 		},
 		{
 			name:     "new generation applied, not yet observed",
 			ds:       dsStatus(2, 1, 3, 3, 3),
 			previous: previousProgressing(operatorv1.ConditionFalse),
-			want:     want{"True/AsExpected", "True/RollingOut", "False/AsExpected"},
+			want:     want{"True/AsExpected", "True/RollingOut", "False/AsExpected", "True/AsExpected"},
 		},
 		{
 			name:     "new generation rolling: one node updated and restarting",
 			ds:       dsStatus(2, 2, 3, 1, 2),
 			previous: previousProgressing(operatorv1.ConditionTrue),
-			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable"},
+			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
 		},
 		{
 			name:     "new generation on all nodes, last pod not ready yet: still rolling",
 			ds:       dsStatus(2, 2, 3, 3, 2),
 			previous: previousProgressing(operatorv1.ConditionTrue),
-			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable"},
+			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
 		},
 		{
 			name:     "a control-plane node is added: rolling out to it",
 			ds:       dsStatus(1, 1, 4, 3, 3),
 			previous: previousProgressing(operatorv1.ConditionFalse),
-			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable"},
+			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
 		},
 	}
 	for _, tt := range tests {
@@ -131,7 +141,7 @@ func TestEnabledConditions(t *testing.T) {
 				t.Errorf("conditions = %+v, want %+v", got, tt.want)
 			}
 			for _, c := range conds {
-				if c.Status != operatorv1.ConditionFalse && c.Message == "" {
+				if isAbnormal(c) && c.Message == "" {
 					t.Errorf("%s=%s has no message; say what is happening", c.Type, c.Status)
 				}
 			}
@@ -165,7 +175,7 @@ func TestEnabledConditionMessagesCountNodes(t *testing.T) {
 func TestDisabledConditions(t *testing.T) {
 	d := gate.Decision{Reason: gate.ReasonUnsupportedPlatform, Message: "not bare metal"}
 	conds := DisabledConditions(d)
-	if got, want := summarize(conds), (want{"True/Disabled", "False/Disabled", "False/Disabled"}); got != want {
+	if got, want := summarize(conds), (want{"True/Disabled", "False/Disabled", "False/Disabled", "True/AsExpected"}); got != want {
 		t.Errorf("conditions = %+v, want %+v", got, want)
 	}
 	if conds[0].Message != d.Message {

@@ -1,0 +1,164 @@
+//go:build integration
+
+package operator
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
+)
+
+// TestEnableOnBareMetal enables the proxy on a bare-metal cluster and
+// follows it through its first rollout, a port change, and an upgrade that
+// rolls the pods.
+func TestEnableOnBareMetal(t *testing.T) {
+	e := newEnv(t)
+	e.setInfrastructure(bareMetal())
+	e.setConfig(defaultDeployment)
+	op := e.startOperator(withRelease(releaseV1))
+
+	e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
+	ds, err := e.daemonSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantArgs := []string{
+		"--health-listen-address=127.0.0.1:9448",
+		"--metrics-listen-address=127.0.0.1:9449",
+		"--api-vips=192.0.2.5,fd00::5",
+		"--ingress-vips=192.0.2.10,fd00::10",
+		"--listen-port=8888",
+		"-v=2",
+	}
+	if diff := cmp.Diff(wantArgs, proxyArgs(ds)); diff != "" {
+		t.Errorf("args (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"node-role.kubernetes.io/master": ""}, ds.Spec.Template.Spec.NodeSelector); diff != "" {
+		t.Errorf("nodeSelector (-want +got):\n%s", diff)
+	}
+	for _, key := range []string{"node-role.kubernetes.io/master", "node-role.kubernetes.io/control-plane"} {
+		want := corev1.Toleration{Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}
+		if !slices.Contains(ds.Spec.Template.Spec.Tolerations, want) {
+			t.Errorf("tolerations %v lack %v", ds.Spec.Template.Spec.Tolerations, want)
+		}
+	}
+	if got := ds.Spec.Template.Spec.Containers[0].Image; got != testImage {
+		t.Errorf("image = %q, want OPERAND_IMAGE %q", got, testImage)
+	}
+	e.eventually("the operand's ServiceAccount and SCC RBAC", e.staticResourcesAre(true))
+
+	// Nothing has run yet: progressing, not available, no version.
+	e.eventually("the ClusterOperator to show the rollout", e.clusterOperatorIs(
+		conditions("Disabled", "False/AsExpected", "Available", "False", "Progressing", "True", "Degraded", "False", "Upgradeable", "True").
+			withVersion("")))
+	e.logClusterOperator("enabled, rolling out")
+
+	// Two of three control-plane nodes ready: available, still rolling.
+	e.rollOut(3, 3, 2)
+	e.eventually("Available while one node is still starting", e.clusterOperatorIs(
+		conditions("Available", "True", "Progressing", "True", "Degraded", "False").withVersion("")))
+
+	e.rollOut(3, 3, 3)
+	e.eventually("the rollout to complete", e.clusterOperatorIs(
+		conditions("Disabled", "False/AsExpected", "Available", "True", "Progressing", "False", "Degraded", "False", "Upgradeable", "True").
+			withVersion(releaseV1)))
+	e.logClusterOperator("enabled, rolled out")
+
+	e.eventually("the config status", func() error {
+		s := e.configStatus()
+		ready := findCondition(s.Conditions, "Ready")
+		switch {
+		case ready == nil || ready.Status != metav1.ConditionTrue:
+			return fmt.Errorf("Ready = %+v, want True", ready)
+		case !slices.Equal(s.APIServerVIPs, []string{"192.0.2.5", "fd00::5"}) || !slices.Equal(s.IngressVIPs, []string{"192.0.2.10", "fd00::10"}):
+			return fmt.Errorf("VIPs = %v / %v", s.APIServerVIPs, s.IngressVIPs)
+		case s.InternalPort != 8888 || s.DesiredNodes != 3 || s.ReadyNodes != 3:
+			return fmt.Errorf("port %d, nodes %d/%d; want 8888, 3/3", s.InternalPort, s.ReadyNodes, s.DesiredNodes)
+		}
+		return nil
+	})
+	t.Logf("config status when ready: %+v", e.configStatus())
+
+	t.Run("changing the port rolls the args", func(t *testing.T) {
+		before, err := e.daemonSet()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.setConfig(customPort(18080))
+		e.eventually("the DaemonSet to listen on 18080", func() error {
+			ds, err := e.daemonSet()
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(proxyArgs(ds), "--listen-port=18080") {
+				return fmt.Errorf("args %v", proxyArgs(ds))
+			}
+			if ds.Generation == before.Generation {
+				return errors.New("the generation did not change")
+			}
+			return nil
+		})
+		e.eventually("Progressing while the new pods roll out", e.clusterOperatorIs(conditions("Progressing", "True", "Available", "True")))
+		e.eventually("the config status to say so", func() error {
+			ready := findCondition(e.configStatus().Conditions, "Ready")
+			if ready == nil || ready.Reason != "RollingOut" {
+				return fmt.Errorf("Ready = %+v, want RollingOut", ready)
+			}
+			return nil
+		})
+		e.rollOut(3, 3, 3)
+		e.eventually("the rollout to complete", e.clusterOperatorIs(conditions("Progressing", "False", "Available", "True")))
+		if s := e.configStatus(); s.InternalPort != 18080 {
+			t.Errorf("config status internalPort = %d, want 18080", s.InternalPort)
+		}
+	})
+
+	t.Run("an upgrade reports the new version only after the rollout", func(t *testing.T) {
+		op.stop()
+		// The new release comes with a config change that rolls the pods, so
+		// that there is a rollout to wait for.
+		e.setConfig(customPort(18081))
+		e.startOperator(withRelease(releaseV2))
+
+		e.eventually("the DaemonSet to roll", func() error {
+			ds, err := e.daemonSet()
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(proxyArgs(ds), "--listen-port=18081") {
+				return fmt.Errorf("args %v", proxyArgs(ds))
+			}
+			return nil
+		})
+		// The DaemonSet controller has not observed the new generation yet.
+		e.eventually("Progressing, still at the old version", e.clusterOperatorIs(
+			conditions("Progressing", "True").withVersion(releaseV1)))
+
+		e.rollOut(3, 1, 2)
+		e.eventually("one of three nodes updated", e.clusterOperatorIs(conditions("Progressing", "True").withVersion(releaseV1)))
+		e.rollOut(3, 3, 2)
+		e.eventually("all updated, one not ready", e.clusterOperatorIs(conditions("Progressing", "True").withVersion(releaseV1)))
+
+		e.rollOut(3, 3, 3)
+		e.eventually("the new version once rolled out", e.clusterOperatorIs(
+			conditions("Available", "True", "Progressing", "False", "Degraded", "False").withVersion(releaseV2)))
+	})
+}
+
+func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+var _ = names.OperandName

@@ -1,0 +1,127 @@
+//go:build integration
+
+package operator
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	configv1 "github.com/openshift/api/config/v1"
+	operatorv1 "github.com/openshift/api/operator/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// idleWindow is how long a converged operator must make no writes. It spans
+// the one-minute resync of the status and static resource controllers.
+const idleWindow = 60 * time.Second
+
+// TestSteadyState converges the operator, restarts it, and leaves it idle:
+// neither may change anything.
+func TestSteadyState(t *testing.T) {
+	e := newEnv(t)
+	e.setInfrastructure(bareMetal())
+	e.setConfig(defaultDeployment)
+	first := e.startOperator()
+	e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
+	e.rollOut(3, 3, 3)
+	e.eventually("convergence", e.clusterOperatorIs(
+		conditions("Available", "True", "Progressing", "False", "Degraded", "False", "Disabled", "False").withVersion(releaseV1)))
+	e.waitQuiet(first)
+	before := e.snapshot()
+
+	first.stop()
+	second := e.startOperator()
+
+	t.Run("a restart rolls nothing and transitions nothing", func(t *testing.T) {
+		// Long enough for every controller's first sync and a retry.
+		time.Sleep(5 * time.Second)
+		if err := second.exitedEarly(); err != nil {
+			t.Fatal(err)
+		}
+		if writes := second.writes.since(0); len(writes) != 0 {
+			t.Errorf("the restarted operator wrote:\n%v", writes)
+		}
+		if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+			t.Errorf("state changed across the restart (-before +after):\n%s", diff)
+		}
+	})
+
+	t.Run("a converged operator makes no writes", func(t *testing.T) {
+		n := second.writes.count()
+		time.Sleep(idleWindow)
+		if writes := second.writes.since(n); len(writes) != 0 {
+			t.Errorf("%d writes in %s of idling:\n%v", len(writes), idleWindow, writes)
+		}
+		if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+			t.Errorf("state changed while idle (-before +after):\n%s", diff)
+		}
+	})
+}
+
+// waitQuiet waits until op has made no write for a few seconds, so that a
+// measurement starts after convergence.
+func (e *env) waitQuiet(op *runningOperator) {
+	e.t.Helper()
+	const quiet = 3 * time.Second
+	last, since := op.writes.count(), time.Now()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Since(since) < quiet {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the operator kept writing: %v", op.writes.since(max(0, op.writes.count()-10)))
+		}
+		time.Sleep(200 * time.Millisecond)
+		if n := op.writes.count(); n != last {
+			last, since = n, time.Now()
+		}
+	}
+}
+
+// stateSnapshot is what a restart or idling must not change: the
+// DaemonSet's generation (a new one is a rollout) and every condition's
+// status and transition time.
+type stateSnapshot struct {
+	DaemonSetGeneration int64
+	DaemonSetVersion    string
+	ClusterOperator     map[configv1.ClusterStatusConditionType]string
+	Versions            []configv1.OperandVersion
+	Operator            map[string]string
+	Config              map[string]string
+}
+
+func (e *env) snapshot() stateSnapshot {
+	e.t.Helper()
+	ds, err := e.daemonSet()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	co, err := e.clusterOperator()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	s := stateSnapshot{
+		DaemonSetGeneration: ds.Generation,
+		DaemonSetVersion:    ds.ResourceVersion,
+		ClusterOperator:     map[configv1.ClusterStatusConditionType]string{},
+		Versions:            co.Status.Versions,
+		Operator:            map[string]string{},
+		Config:              map[string]string{},
+	}
+	for _, c := range co.Status.Conditions {
+		s.ClusterOperator[c.Type] = transition(string(c.Status), c.LastTransitionTime)
+	}
+	for _, c := range e.operatorStatus().Conditions {
+		s.Operator[c.Type] = transition(string(c.Status), c.LastTransitionTime)
+	}
+	for _, c := range e.configStatus().Conditions {
+		s.Config[c.Type] = transition(string(c.Status), c.LastTransitionTime)
+	}
+	return s
+}
+
+func transition(status string, at metav1.Time) string {
+	return fmt.Sprintf("%s since %s", status, at.UTC().Format(time.RFC3339))
+}
+
+var _ operatorv1.ConditionStatus
