@@ -1,7 +1,14 @@
+SHELL := /bin/bash
+
 # Builds on openshift/build-machinery-go (vendored) for build, gofmt, vet and
 # unit tests; the rest is ours.
 all: build
 .PHONY: all
+
+# build-machinery-go asks `git describe` without silencing it; a repository
+# without tags is normal here, so ask quietly first.
+SOURCE_GIT_COMMIT ?= $(shell git rev-parse --short "HEAD^{commit}" 2>/dev/null)
+SOURCE_GIT_TAG ?= $(shell git describe --long --tags --abbrev=7 --match 'v[0-9]*' 2>/dev/null || echo 'v0.0.0-unknown-$(SOURCE_GIT_COMMIT)')
 
 include $(addprefix ./vendor/github.com/openshift/build-machinery-go/make/, \
 	golang.mk \
