@@ -63,8 +63,22 @@ type env struct {
 	proxy  proxyclient.Interface
 }
 
-func newEnv(t *testing.T) *env {
+type envOption func(*envSettings)
+
+type envSettings struct{ operatorResource bool }
+
+// withoutOperatorResource leaves out the operator resource the CVO would
+// have created.
+func withoutOperatorResource() envOption {
+	return func(s *envSettings) { s.operatorResource = false }
+}
+
+func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
+	settings := &envSettings{operatorResource: true}
+	for _, o := range opts {
+		o(settings)
+	}
 	srv := apiserver.Start(t)
 	cfg := srv.RESTConfig()
 	cfg.Timeout = 10 * time.Second
@@ -80,14 +94,21 @@ func newEnv(t *testing.T) *env {
 			t.Fatalf("creating namespace %s: %v", ns, err)
 		}
 	}
-	// The operator resource as manifests/ ships it.
+	if settings.operatorResource {
+		e.createOperatorResource()
+	}
+	return e
+}
+
+// createOperatorResource creates the operator resource as manifests/ ships it.
+func (e *env) createOperatorResource() {
+	e.t.Helper()
 	op := &operatorv1alpha1.HTTP01ChallengeProxy{ObjectMeta: metav1.ObjectMeta{Name: names.SingletonName}}
 	op.Spec.ManagementState = operatorv1.Managed
 	op.Spec.LogLevel = operatorv1.Normal
 	if _, err := e.proxy.OperatorV1alpha1().HTTP01ChallengeProxies().Create(e.ctx(), op, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating the operator resource: %v", err)
+		e.t.Fatalf("creating the operator resource: %v", err)
 	}
-	return e
 }
 
 // ctx is for the test's own requests; the admin clients time out each

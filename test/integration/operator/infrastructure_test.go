@@ -98,3 +98,27 @@ func generationOf(ds *appsv1.DaemonSet) any {
 	}
 	return ds.Generation
 }
+
+// TestSingletonsNotThereYet starts the operator before the CVO has created
+// the operator and config singletons: it must wait for them without
+// crashing, and converge once they exist.
+func TestSingletonsNotThereYet(t *testing.T) {
+	e := newEnv(t, withoutOperatorResource())
+	e.setInfrastructure(bareMetal())
+	op := e.startOperator()
+
+	time.Sleep(3 * time.Second)
+	if err := op.exitedEarly(); err != nil {
+		t.Fatal(err)
+	}
+	if err := daemonSetGone(e)(); err != nil {
+		t.Fatalf("deployed without the singletons: %v", err)
+	}
+
+	e.createOperatorResource()
+	e.setConfig(defaultDeployment)
+	e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
+	e.rollOut(3, 3, 3)
+	e.eventually("the ClusterOperator", e.clusterOperatorIs(
+		conditions("Available", "True", "Progressing", "False", "Degraded", "False", "Disabled", "False").withVersion(releaseV1)))
+}
