@@ -91,10 +91,12 @@ func addKlogFlags(fs *pflag.FlagSet) {
 // stops in the reverse order (unready, rules removed, connections drained,
 // table deleted). It returns nil after a clean shutdown.
 //
-// Two daemons never fight over the rules: the listener is bound first and
+// Two daemons do not fight over the rules: the listener is bound first and
 // the port is exclusive, so a second instance fails before touching nftables
-// while the first one runs, and a first instance being stopped removes its
-// table before it releases the port.
+// while the first one serves. One that starts while its predecessor drains
+// (the port is released when draining starts) installs the rules, sees the
+// predecessor's final table deletion like any other tamper, and puts them
+// back within the debounce.
 func Run(ctx context.Context, cfg Config) error {
 	m := metrics.New()
 	kernel := rules.NewKernel()

@@ -10,7 +10,7 @@ import (
 const certManagerToken = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
 
 func TestClassify(t *testing.T) {
-	get := func(target string) Request {
+	getRequest := func(target string) Request {
 		return Request{Method: http.MethodGet, Target: target, Host: "api.cluster.example.test"}
 	}
 	challenge := ChallengePathPrefix + certManagerToken
@@ -23,11 +23,11 @@ func TestClassify(t *testing.T) {
 		expect Reason
 	}{
 		// Requests to forward.
-		{name: "cert-manager token", request: get(challenge)},
+		{name: "cert-manager token", request: getRequest(challenge)},
 		{name: "HEAD", request: Request{Method: http.MethodHead, Target: challenge, Host: "api.cluster.example.test"}},
-		{name: "shortest token", request: get(ChallengePathPrefix + strings.Repeat("a", 16))},
-		{name: "longest token", request: get(ChallengePathPrefix + strings.Repeat("Z", 128))},
-		{name: "token with every symbol of the alphabet", request: get(ChallengePathPrefix + "AZaz09-_AZaz09-_")},
+		{name: "shortest token", request: getRequest(ChallengePathPrefix + strings.Repeat("a", 16))},
+		{name: "longest token", request: getRequest(ChallengePathPrefix + strings.Repeat("Z", 128))},
+		{name: "token with every symbol of the alphabet", request: getRequest(ChallengePathPrefix + "AZaz09-_AZaz09-_")},
 		{name: "Host with a port", request: Request{Method: http.MethodGet, Target: challenge, Host: "api.cluster.example.test:80"}},
 		{name: "Content-Length 0 is no body", request: Request{Method: http.MethodGet, Target: challenge, Host: "h", ContentLength: 0}},
 
@@ -48,53 +48,53 @@ func TestClassify(t *testing.T) {
 
 		// Host and target forms.
 		{name: "no Host (HTTP/1.0)", request: Request{Method: http.MethodGet, Target: challenge}, expect: MissingHost},
-		{name: "absolute-form, same host", request: get("http://api.cluster.example.test" + challenge), expect: AbsoluteForm},
-		{name: "absolute-form, other host", request: get("http://169.254.169.254" + challenge), expect: AbsoluteForm},
-		{name: "absolute-form https", request: get("https://internal.example" + challenge), expect: AbsoluteForm},
-		{name: "authority-form", request: get("internal.example:80"), expect: InvalidTarget},
-		{name: "asterisk-form with GET", request: get("*"), expect: InvalidTarget},
-		{name: "empty target", request: get(""), expect: InvalidTarget},
-		{name: "space in target", request: get(ChallengePathPrefix + "abcdefgh ijklmnopq"), expect: InvalidTarget},
-		{name: "NUL in target", request: get(challenge + "\x00"), expect: InvalidTarget},
-		{name: "non-ASCII in target", request: get(ChallengePathPrefix + "abcdefghijklmnopé"), expect: InvalidTarget},
+		{name: "absolute-form, same host", request: getRequest("http://api.cluster.example.test" + challenge), expect: AbsoluteForm},
+		{name: "absolute-form, other host", request: getRequest("http://169.254.169.254" + challenge), expect: AbsoluteForm},
+		{name: "absolute-form https", request: getRequest("https://internal.example" + challenge), expect: AbsoluteForm},
+		{name: "authority-form", request: getRequest("internal.example:80"), expect: InvalidTarget},
+		{name: "asterisk-form with GET", request: getRequest("*"), expect: InvalidTarget},
+		{name: "empty target", request: getRequest(""), expect: InvalidTarget},
+		{name: "space in target", request: getRequest(ChallengePathPrefix + "abcdefgh ijklmnopq"), expect: InvalidTarget},
+		{name: "NUL in target", request: getRequest(challenge + "\x00"), expect: InvalidTarget},
+		{name: "non-ASCII in target", request: getRequest(ChallengePathPrefix + "abcdefghijklmnopé"), expect: InvalidTarget},
 
 		// Query strings.
-		{name: "query", request: get(challenge + "?x=1"), expect: QueryNotAllowed},
-		{name: "empty query", request: get(challenge + "?"), expect: QueryNotAllowed},
+		{name: "query", request: getRequest(challenge + "?x=1"), expect: QueryNotAllowed},
+		{name: "empty query", request: getRequest(challenge + "?"), expect: QueryNotAllowed},
 
 		// Traversal, plain and encoded.
-		{name: "dot-dot out of the challenge directory", request: get(ChallengePathPrefix + "../../etc/passwd"), expect: PathTraversal},
-		{name: "dot-dot back into the challenge directory", request: get("/.well-known/x/../acme-challenge/" + certManagerToken), expect: PathTraversal},
-		{name: "single dot segment", request: get("/.well-known/./acme-challenge/" + certManagerToken), expect: PathTraversal},
-		{name: "trailing dot-dot", request: get(challenge + "/.."), expect: PathTraversal},
-		{name: "backslash traversal", request: get(ChallengePathPrefix + "..\\..\\secret"), expect: PathTraversal},
-		{name: "encoded dots", request: get(ChallengePathPrefix + "%2e%2e/" + certManagerToken), expect: EncodedPath},
-		{name: "encoded dots, upper case", request: get(ChallengePathPrefix + "%2E%2E/" + certManagerToken), expect: EncodedPath},
-		{name: "encoded slash", request: get("/.well-known%2facme-challenge%2f" + certManagerToken), expect: EncodedPath},
-		{name: "double-encoded dots", request: get(ChallengePathPrefix + "%252e%252e/x"), expect: EncodedPath},
-		{name: "encoded token character", request: get(ChallengePathPrefix + "%41" + certManagerToken), expect: EncodedPath},
-		{name: "overlong UTF-8 dot", request: get(ChallengePathPrefix + "%c0%ae%c0%ae/x"), expect: EncodedPath},
+		{name: "dot-dot out of the challenge directory", request: getRequest(ChallengePathPrefix + "../../etc/passwd"), expect: PathTraversal},
+		{name: "dot-dot back into the challenge directory", request: getRequest("/.well-known/x/../acme-challenge/" + certManagerToken), expect: PathTraversal},
+		{name: "single dot segment", request: getRequest("/.well-known/./acme-challenge/" + certManagerToken), expect: PathTraversal},
+		{name: "trailing dot-dot", request: getRequest(challenge + "/.."), expect: PathTraversal},
+		{name: "backslash traversal", request: getRequest(ChallengePathPrefix + "..\\..\\secret"), expect: PathTraversal},
+		{name: "encoded dots", request: getRequest(ChallengePathPrefix + "%2e%2e/" + certManagerToken), expect: EncodedPath},
+		{name: "encoded dots, upper case", request: getRequest(ChallengePathPrefix + "%2E%2E/" + certManagerToken), expect: EncodedPath},
+		{name: "encoded slash", request: getRequest("/.well-known%2facme-challenge%2f" + certManagerToken), expect: EncodedPath},
+		{name: "double-encoded dots", request: getRequest(ChallengePathPrefix + "%252e%252e/x"), expect: EncodedPath},
+		{name: "encoded token character", request: getRequest(ChallengePathPrefix + "%41" + certManagerToken), expect: EncodedPath},
+		{name: "overlong UTF-8 dot", request: getRequest(ChallengePathPrefix + "%c0%ae%c0%ae/x"), expect: EncodedPath},
 
 		// Other paths.
-		{name: "root", request: get("/"), expect: NotFound},
-		{name: "API path", request: get("/api/v1/namespaces"), expect: NotFound},
-		{name: "other well-known", request: get("/.well-known/openid-configuration"), expect: NotFound},
-		{name: "prefix without trailing slash", request: get("/.well-known/acme-challenge"), expect: NotFound},
-		{name: "prefix in another case", request: get("/.Well-Known/ACME-Challenge/" + certManagerToken), expect: NotFound},
-		{name: "double slash before the prefix", request: get("//.well-known/acme-challenge/" + certManagerToken), expect: NotFound},
-		{name: "prefix further down the path", request: get("/x" + challenge), expect: NotFound},
+		{name: "root", request: getRequest("/"), expect: NotFound},
+		{name: "API path", request: getRequest("/api/v1/namespaces"), expect: NotFound},
+		{name: "other well-known", request: getRequest("/.well-known/openid-configuration"), expect: NotFound},
+		{name: "prefix without trailing slash", request: getRequest("/.well-known/acme-challenge"), expect: NotFound},
+		{name: "prefix in another case", request: getRequest("/.Well-Known/ACME-Challenge/" + certManagerToken), expect: NotFound},
+		{name: "double slash before the prefix", request: getRequest("//.well-known/acme-challenge/" + certManagerToken), expect: NotFound},
+		{name: "prefix further down the path", request: getRequest("/x" + challenge), expect: NotFound},
 
 		// Tokens.
-		{name: "no token", request: get(ChallengePathPrefix), expect: InvalidToken},
-		{name: "token too short", request: get(ChallengePathPrefix + strings.Repeat("a", 15)), expect: InvalidToken},
-		{name: "token too long", request: get(ChallengePathPrefix + strings.Repeat("a", 129)), expect: InvalidToken},
-		{name: "base64 padding", request: get(ChallengePathPrefix + certManagerToken + "="), expect: InvalidToken},
-		{name: "standard base64 plus", request: get(ChallengePathPrefix + "abcdefgh+ijklmnop"), expect: InvalidToken},
-		{name: "sub-path under the token", request: get(challenge + "/more"), expect: InvalidToken},
-		{name: "trailing slash", request: get(challenge + "/"), expect: InvalidToken},
-		{name: "double slash before the token", request: get(ChallengePathPrefix + "/" + certManagerToken), expect: InvalidToken},
-		{name: "path parameter", request: get(challenge + ";jsessionid=1"), expect: InvalidToken},
-		{name: "fragment", request: get(challenge + "#frag"), expect: InvalidToken},
+		{name: "no token", request: getRequest(ChallengePathPrefix), expect: InvalidToken},
+		{name: "token too short", request: getRequest(ChallengePathPrefix + strings.Repeat("a", 15)), expect: InvalidToken},
+		{name: "token too long", request: getRequest(ChallengePathPrefix + strings.Repeat("a", 129)), expect: InvalidToken},
+		{name: "base64 padding", request: getRequest(ChallengePathPrefix + certManagerToken + "="), expect: InvalidToken},
+		{name: "standard base64 plus", request: getRequest(ChallengePathPrefix + "abcdefgh+ijklmnop"), expect: InvalidToken},
+		{name: "sub-path under the token", request: getRequest(challenge + "/more"), expect: InvalidToken},
+		{name: "trailing slash", request: getRequest(challenge + "/"), expect: InvalidToken},
+		{name: "double slash before the token", request: getRequest(ChallengePathPrefix + "/" + certManagerToken), expect: InvalidToken},
+		{name: "path parameter", request: getRequest(challenge + ";jsessionid=1"), expect: InvalidToken},
+		{name: "fragment", request: getRequest(challenge + "#frag"), expect: InvalidToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

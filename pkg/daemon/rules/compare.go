@@ -29,7 +29,14 @@ type Difference struct {
 	Detail string
 }
 
-func (d Difference) String() string { return d.Detail }
+// Details returns the details of diffs, for a log line that reads well.
+func Details(diffs []Difference) []string {
+	details := make([]string, len(diffs))
+	for i, d := range diffs {
+		details[i] = d.Detail
+	}
+	return details
+}
 
 // Diff lists how got differs from want; an empty result means they are equal.
 // Rules are compared by their netlink encoding after normalising what the

@@ -128,11 +128,11 @@ func (r *Reconciler) sync() time.Duration {
 
 	now := time.Now()
 	if wait := r.backoff.wait(now); wait > 0 {
-		klog.V(2).InfoS("nftables rules differ but were repaired moments ago; delaying the next repair", "table", TableName, "differences", diffs, "delay", wait)
+		klog.V(2).InfoS("nftables rules differ but were repaired moments ago; delaying the next repair", "table", TableName, "differences", Details(diffs), "delay", wait)
 		return wait
 	}
 	if err := r.kernel.Apply(r.want); err != nil {
-		klog.ErrorS(err, "Failed to write nftables rules; will retry", "table", TableName, "differences", diffs)
+		klog.ErrorS(err, "Failed to write nftables rules; will retry", "table", TableName, "differences", Details(diffs))
 		return retryAfterError
 	}
 	if r.installed {
@@ -148,7 +148,7 @@ func (r *Reconciler) sync() time.Duration {
 		return retryAfterError
 	}
 	if after := Diff(r.want, got); len(after) > 0 {
-		klog.ErrorS(nil, "nftables rules still differ right after writing them", "table", TableName, "differences", after)
+		klog.ErrorS(nil, "nftables rules still differ right after writing them", "table", TableName, "differences", Details(after))
 		return retryAfterError
 	}
 	r.installed = true
@@ -160,10 +160,10 @@ func (r *Reconciler) sync() time.Duration {
 // the replacement of a table a killed predecessor left behind), not a repair.
 func (r *Reconciler) report(diffs []Difference) {
 	if !r.installed {
-		klog.InfoS("Installed nftables rules", "table", TableName, "previousState", diffs)
+		klog.InfoS("Installed nftables rules", "table", TableName, "previousState", Details(diffs))
 		return
 	}
-	klog.InfoS("Repaired nftables rules", "table", TableName, "differences", diffs)
+	klog.InfoS("Repaired nftables rules", "table", TableName, "differences", Details(diffs))
 	r.observer.RulesRepaired(string(diffs[0].Kind))
 }
 
