@@ -79,7 +79,22 @@ func NewHandler(cfg HandlerConfig, observer Observer) *Handler {
 	if cfg.MaxResponseBytes == 0 {
 		cfg.MaxResponseBytes = DefaultMaxResponseBytes
 	}
-	transport := &http.Transport{
+	return &Handler{
+		ingressVIPs:  cfg.IngressVIPs,
+		upstreamPort: cfg.UpstreamPort,
+		observer:     observer,
+		reverseProxy: &httputil.ReverseProxy{
+			Rewrite:        rewrite,
+			Transport:      &timedTransport{next: newUpstreamTransport(cfg), observer: observer},
+			ModifyResponse: capResponse(cfg.MaxResponseBytes),
+			ErrorHandler:   upstreamError,
+			ErrorLog:       klog.NewStandardLogger("WARNING"),
+		},
+	}
+}
+
+func newUpstreamTransport(cfg HandlerConfig) *http.Transport {
+	return &http.Transport{
 		// Never honour HTTP_PROXY and friends: the only upstream is the
 		// ingress VIP, reached directly.
 		Proxy:                  nil,
@@ -92,19 +107,6 @@ func NewHandler(cfg HandlerConfig, observer Observer) *Handler {
 		MaxIdleConnsPerHost: 2,
 		IdleConnTimeout:     30 * time.Second,
 	}
-	h := &Handler{
-		ingressVIPs:  cfg.IngressVIPs,
-		upstreamPort: cfg.UpstreamPort,
-		observer:     observer,
-	}
-	h.reverseProxy = &httputil.ReverseProxy{
-		Rewrite:        rewrite,
-		Transport:      &timedTransport{next: transport, observer: observer},
-		ModifyResponse: capResponse(cfg.MaxResponseBytes),
-		ErrorHandler:   upstreamError,
-		ErrorLog:       klog.NewStandardLogger("WARNING"),
-	}
-	return h
 }
 
 // forward is what the handler decided for a request, handed to rewrite and
@@ -123,12 +125,16 @@ func forwardFrom(ctx context.Context) *forward {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	decision := Classify(RequestFrom(r))
 	if !decision.Forward() {
 		h.reject(w, r, decision.Reject)
 		return
 	}
+	h.forward(w, r, decision.Token)
+}
+
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, token string) {
+	start := time.Now()
 	client := clientAddr(r.RemoteAddr)
 	vip, ok := SelectUpstream(client, h.ingressVIPs)
 	if !ok {
@@ -137,7 +143,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.observer.RequestHandled(OutcomeUpstreamError, http.StatusBadGateway)
 		return
 	}
-	f := &forward{upstream: netip.AddrPortFrom(vip, h.upstreamPort), path: ChallengePathPrefix + decision.Token}
+	f := &forward{upstream: netip.AddrPortFrom(vip, h.upstreamPort), path: ChallengePathPrefix + token}
 	recorder := &statusRecorder{ResponseWriter: w}
 	defer func() {
 		// ReverseProxy aborts with http.ErrAbortHandler when the upstream
@@ -153,7 +159,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// over plain HTTP and publishes them in the authorization), and they
 		// are what ties this line to a cert-manager Challenge.
 		klog.V(2).InfoS("Forwarded ACME challenge request", "client", client, "host", r.Host, "method", r.Method,
-			"token", decision.Token, "upstream", f.upstream, "status", recorder.code(), "outcome", outcome,
+			"token", token, "upstream", f.upstream, "status", recorder.code(), "outcome", outcome,
 			"latency", time.Since(start), "err", f.err)
 		if aborted != nil {
 			panic(aborted)

@@ -125,7 +125,12 @@ func (r *Reconciler) sync() time.Duration {
 		return 0
 	}
 	r.setInSync(false)
+	return r.rewrite(diffs)
+}
 
+// rewrite replaces the kernel's table with the desired one, unless repairs
+// follow each other so closely that the next one has to wait.
+func (r *Reconciler) rewrite(diffs []Difference) time.Duration {
 	now := time.Now()
 	if wait := r.backoff.wait(now); wait > 0 {
 		klog.V(2).InfoS("nftables rules differ but were repaired moments ago; delaying the next repair", "table", TableName, "differences", Details(diffs), "delay", wait)
@@ -139,16 +144,20 @@ func (r *Reconciler) sync() time.Duration {
 		r.backoff.record(now)
 	}
 	r.report(diffs)
+	return r.verify()
+}
 
-	// Read back what we wrote: if the kernel does not report the desired
-	// table, comparing is broken and repairing again would only loop.
-	got, err = r.kernel.Read()
+// verify reads back what was just written. If the kernel does not report
+// the desired table, comparing is broken and repairing at once would only
+// loop, so it is only tried again later.
+func (r *Reconciler) verify() time.Duration {
+	got, err := r.kernel.Read()
 	if err != nil {
 		klog.ErrorS(err, "Failed to read nftables rules back after writing them; will retry", "table", TableName)
 		return retryAfterError
 	}
-	if after := Diff(r.want, got); len(after) > 0 {
-		klog.ErrorS(nil, "nftables rules still differ right after writing them", "table", TableName, "differences", Details(after))
+	if diffs := Diff(r.want, got); len(diffs) > 0 {
+		klog.ErrorS(nil, "nftables rules still differ right after writing them", "table", TableName, "differences", Details(diffs))
 		return retryAfterError
 	}
 	r.installed = true
