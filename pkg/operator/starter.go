@@ -40,18 +40,40 @@ import (
 // controllers write nothing when nothing changed.
 const informerResync = 10 * time.Minute
 
-// RunOperator builds the clients, informers and controllers and runs them
-// until ctx is done. controllercmd calls it once this process leads.
-func RunOperator(ctx context.Context, cc *controllercmd.ControllerContext) error {
-	operandImage := os.Getenv(names.OperandImageEnv)
-	if operandImage == "" {
-		return fmt.Errorf("%s must name the image the proxy DaemonSet runs", names.OperandImageEnv)
+// Settings are what the operator Deployment passes in its environment.
+type Settings struct {
+	// OperandImage is the image the proxy DaemonSet runs.
+	OperandImage string
+	// ReleaseVersion is reported as the ClusterOperator's "operator"
+	// version once the DaemonSet has rolled out; empty reports nothing.
+	ReleaseVersion string
+}
+
+// SettingsFromEnv reads OPERAND_IMAGE and RELEASE_VERSION.
+func SettingsFromEnv() (Settings, error) {
+	s := Settings{OperandImage: os.Getenv(names.OperandImageEnv), ReleaseVersion: os.Getenv(names.ReleaseVersionEnv)}
+	if s.OperandImage == "" {
+		return s, fmt.Errorf("%s must name the image the proxy DaemonSet runs", names.OperandImageEnv)
 	}
-	releaseVersion := os.Getenv(names.ReleaseVersionEnv)
-	if releaseVersion == "" {
+	if s.ReleaseVersion == "" {
 		klog.Warningf("%s is not set: the ClusterOperator will report no version", names.ReleaseVersionEnv)
 	}
+	return s, nil
+}
 
+// RunOperator is controllercmd's start function: it runs the operator with
+// the settings of its environment until ctx is done.
+func RunOperator(ctx context.Context, cc *controllercmd.ControllerContext) error {
+	settings, err := SettingsFromEnv()
+	if err != nil {
+		return err
+	}
+	return Run(ctx, cc, settings)
+}
+
+// Run builds the clients, informers and controllers and runs them until ctx
+// is done. It returns once every controller has stopped.
+func Run(ctx context.Context, cc *controllercmd.ControllerContext, settings Settings) error {
 	// Clients. Built-in kinds go over protobuf; CRs need JSON.
 	kubeClient, err := kubernetes.NewForConfig(cc.ProtoKubeConfig)
 	if err != nil {
@@ -92,7 +114,7 @@ func RunOperator(ctx context.Context, cc *controllercmd.ControllerContext) error
 	controllers := []factory.Controller{
 		staticresources.NewController(operatorClient, inputs, kubeClient, kubeInformers, cc.EventRecorder),
 		daemonset.NewController(operatorClient, inputs, kubeClient.AppsV1(), daemonSets, versions,
-			operandImage, releaseVersion, cc.EventRecorder),
+			settings.OperandImage, settings.ReleaseVersion, cc.EventRecorder),
 		gatestatus.NewController(inputs, configClient.ConfigV1(), clusterOperators, cc.Clock, cc.EventRecorder),
 		configstatus.NewController(inputs, proxyClient.ConfigV1alpha1(), configInformers.Config().V1alpha1().HTTP01ChallengeProxies(),
 			daemonSets, cc.Clock, cc.EventRecorder),

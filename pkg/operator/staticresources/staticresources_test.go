@@ -2,10 +2,18 @@ package staticresources
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/openshift/library-go/pkg/operator/resource/resourceread"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/bindata"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gate"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
 )
 
 func TestActions(t *testing.T) {
@@ -43,5 +51,42 @@ func TestFilesExist(t *testing.T) {
 		if _, err := bindata.Asset(f); err != nil {
 			t.Errorf("Files lists %s: %v", f, err)
 		}
+	}
+}
+
+// The delete function only looks for these names; if bindata drifted from
+// them, a disabled proxy would leave its RBAC behind without an error.
+func TestFilesMatchTheNamesLookedFor(t *testing.T) {
+	want := map[string]bool{
+		"*v1.ServiceAccount/" + names.OperandNamespace + "/" + names.OperandName: true,
+		"*v1.Role/" + names.OperandNamespace + "/" + sccRBACName:                 true,
+		"*v1.RoleBinding/" + names.OperandNamespace + "/" + sccRBACName:          true,
+	}
+	got := map[string]bool{}
+	for _, f := range Files {
+		obj, err := resourceread.ReadGenericWithUnstructured(bindata.MustAsset(f))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		switch o := obj.(type) {
+		case *corev1.ServiceAccount:
+			got[fmt.Sprintf("%T/%s/%s", o, o.Namespace, o.Name)] = true
+		case *rbacv1.Role:
+			got[fmt.Sprintf("%T/%s/%s", o, o.Namespace, o.Name)] = true
+			if len(o.Rules) != 1 || !slices.Equal(o.Rules[0].ResourceNames, []string{names.SecurityContextConstraints}) || !slices.Equal(o.Rules[0].Verbs, []string{"use"}) {
+				t.Errorf("%s grants %+v, want only use of SCC %s", f, o.Rules, names.SecurityContextConstraints)
+			}
+		case *rbacv1.RoleBinding:
+			got[fmt.Sprintf("%T/%s/%s", o, o.Namespace, o.Name)] = true
+			wantSubject := rbacv1.Subject{Kind: "ServiceAccount", Namespace: names.OperandNamespace, Name: names.OperandName}
+			if o.RoleRef.Name != sccRBACName || len(o.Subjects) != 1 || o.Subjects[0] != wantSubject {
+				t.Errorf("%s binds %+v to %+v, want %s to %+v", f, o.RoleRef, o.Subjects, sccRBACName, wantSubject)
+			}
+		default:
+			t.Errorf("%s holds an unexpected %T", f, obj)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("objects in bindata (-looked for +found):\n%s", diff)
 	}
 }

@@ -135,7 +135,8 @@ type operatorSettings struct {
 	config  *rest.Config
 }
 
-// withRelease sets RELEASE_VERSION, as the CVO does per release.
+// withRelease sets the release version, as the CVO sets RELEASE_VERSION
+// per release.
 func withRelease(v string) operatorOption {
 	return func(s *operatorSettings) { s.release = v }
 }
@@ -152,8 +153,6 @@ func (e *env) startOperator(opts ...operatorOption) *runningOperator {
 	for _, o := range opts {
 		o(s)
 	}
-	e.t.Setenv(names.OperandImageEnv, testImage)
-	e.t.Setenv(names.ReleaseVersionEnv, s.release)
 
 	writes := &writeCounter{}
 	cfg := rest.CopyConfig(s.config)
@@ -171,13 +170,13 @@ func (e *env) startOperator(opts ...operatorOption) *runningOperator {
 	ctx, cancel := context.WithCancel(context.Background())
 	op := &runningOperator{writes: writes, cancel: cancel, done: make(chan error, 1), events: recorder}
 	go func() {
-		op.done <- operator.RunOperator(ctx, &controllercmd.ControllerContext{
+		op.done <- operator.Run(ctx, &controllercmd.ControllerContext{
 			KubeConfig:        cfg,
 			ProtoKubeConfig:   protoCfg,
 			EventRecorder:     recorder,
 			OperatorNamespace: names.OperatorNamespace,
 			Clock:             clock.RealClock{},
-		})
+		}, operator.Settings{OperandImage: testImage, ReleaseVersion: s.release})
 	}()
 	e.t.Cleanup(op.stop)
 	return op

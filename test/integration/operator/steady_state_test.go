@@ -9,8 +9,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	configv1 "github.com/openshift/api/config/v1"
-	operatorv1 "github.com/openshift/api/operator/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	configv1alpha1 "github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/apis/config/v1alpha1"
 )
 
 // idleWindow is how long a converged operator must make no writes. It spans
@@ -18,46 +21,72 @@ import (
 const idleWindow = 60 * time.Second
 
 // TestSteadyState converges the operator, restarts it, and leaves it idle:
-// neither may change anything.
+// neither may change anything. Both converged states are covered, each on
+// its own API server and in parallel, since they mostly wait.
 func TestSteadyState(t *testing.T) {
-	e := newEnv(t)
-	e.setInfrastructure(bareMetal())
-	e.setConfig(defaultDeployment)
-	first := e.startOperator()
-	e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
-	e.rollOut(3, 3, 3)
-	e.eventually("convergence", e.clusterOperatorIs(
-		conditions("Available", "True", "Progressing", "False", "Degraded", "False", "Disabled", "False").withVersion(releaseV1)))
-	e.waitQuiet(first)
-	before := e.snapshot()
+	tests := []struct {
+		name     string
+		spec     configv1alpha1.HTTP01ChallengeProxySpec
+		converge func(e *env)
+		want     want
+	}{
+		{
+			name: "enabled",
+			spec: defaultDeployment,
+			converge: func(e *env) {
+				e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
+				e.rollOut(3, 3, 3)
+			},
+			want: conditions("Available", "True", "Progressing", "False", "Degraded", "False", "Disabled", "False").withVersion(releaseV1),
+		},
+		{
+			name:     "disabled",
+			spec:     disabledSpec,
+			converge: func(*env) {},
+			want:     conditions("Available", "True", "Progressing", "False", "Degraded", "False", "Disabled", "True").withVersion(releaseV1),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.setInfrastructure(bareMetal())
+			e.setConfig(tt.spec)
+			first := e.startOperator()
+			tt.converge(e)
+			e.eventually("convergence", e.clusterOperatorIs(tt.want))
+			e.waitQuiet(first)
+			before := e.snapshot()
 
-	first.stop()
-	second := e.startOperator()
+			first.stop()
+			second := e.startOperator()
 
-	t.Run("a restart rolls nothing and transitions nothing", func(t *testing.T) {
-		// Long enough for every controller's first sync and a retry.
-		time.Sleep(5 * time.Second)
-		if err := second.exitedEarly(); err != nil {
-			t.Fatal(err)
-		}
-		if writes := second.writes.since(0); len(writes) != 0 {
-			t.Errorf("the restarted operator wrote:\n%v", writes)
-		}
-		if diff := cmp.Diff(before, e.snapshot()); diff != "" {
-			t.Errorf("state changed across the restart (-before +after):\n%s", diff)
-		}
-	})
+			t.Run("a restart rolls nothing and transitions nothing", func(t *testing.T) {
+				// Long enough for every controller's first sync and a retry.
+				time.Sleep(5 * time.Second)
+				if err := second.exitedEarly(); err != nil {
+					t.Fatal(err)
+				}
+				if writes := second.writes.since(0); len(writes) != 0 {
+					t.Errorf("the restarted operator wrote:\n%v", writes)
+				}
+				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+					t.Errorf("state changed across the restart (-before +after):\n%s", diff)
+				}
+			})
 
-	t.Run("a converged operator makes no writes", func(t *testing.T) {
-		n := second.writes.count()
-		time.Sleep(idleWindow)
-		if writes := second.writes.since(n); len(writes) != 0 {
-			t.Errorf("%d writes in %s of idling:\n%v", len(writes), idleWindow, writes)
-		}
-		if diff := cmp.Diff(before, e.snapshot()); diff != "" {
-			t.Errorf("state changed while idle (-before +after):\n%s", diff)
-		}
-	})
+			t.Run("a converged operator makes no writes", func(t *testing.T) {
+				n := second.writes.count()
+				time.Sleep(idleWindow)
+				if writes := second.writes.since(n); len(writes) != 0 {
+					t.Errorf("%d writes in %s of idling:\n%v", len(writes), idleWindow, writes)
+				}
+				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+					t.Errorf("state changed while idle (-before +after):\n%s", diff)
+				}
+			})
+		})
+	}
 }
 
 // waitQuiet waits until op has made no write for a few seconds, so that a
@@ -93,7 +122,9 @@ type stateSnapshot struct {
 func (e *env) snapshot() stateSnapshot {
 	e.t.Helper()
 	ds, err := e.daemonSet()
-	if err != nil {
+	if apierrors.IsNotFound(err) {
+		ds = &appsv1.DaemonSet{}
+	} else if err != nil {
 		e.t.Fatal(err)
 	}
 	co, err := e.clusterOperator()
@@ -123,5 +154,3 @@ func (e *env) snapshot() stateSnapshot {
 func transition(status string, at metav1.Time) string {
 	return fmt.Sprintf("%s since %s", status, at.UTC().Format(time.RFC3339))
 }
-
-var _ operatorv1.ConditionStatus
