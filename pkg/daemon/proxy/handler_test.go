@@ -159,13 +159,12 @@ func TestHandlerForwardsChallengeRequests(t *testing.T) {
 	challenge := ChallengePathPrefix + certManagerToken
 
 	tests := []struct {
-		name          string
-		raw           string
-		expectMethod  string
-		expectBody    string
-		expectUpXFF   string
-		expectUpHost  string
-		expectUpAgent string
+		name         string
+		raw          string
+		expectMethod string
+		expectBody   string
+		expectUpXFF  string
+		expectUpHost string
 	}{
 		{
 			name:         "GET",

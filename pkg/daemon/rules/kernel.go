@@ -34,12 +34,22 @@ func ourTable() *nftables.Table {
 	return &nftables.Table{Name: TableName, Family: TableFamily}
 }
 
-// Apply atomically replaces our table with want. The batch first creates the
-// table (a no-op if it exists) so that the delete that follows cannot fail on
-// a missing table and abort the batch; the kernel commits all of it or
-// nothing, so traffic never sees a half-written table, and whatever a killed
+// Apply atomically replaces our table with want; whatever a killed
 // predecessor left behind is simply replaced.
 func (k *Kernel) Apply(want Table) error {
+	return k.replaceTable(&want)
+}
+
+// Remove deletes our table if it exists.
+func (k *Kernel) Remove() error {
+	return k.replaceTable(nil)
+}
+
+// replaceTable deletes our table and adds want (unless nil) in its place, in
+// one batch. The batch first creates the table (a no-op if it exists) so that
+// the delete cannot fail on a missing table and abort the batch. The kernel
+// commits all of it or nothing, so traffic never sees a half-written table.
+func (k *Kernel) replaceTable(want *Table) error {
 	conn, err := k.conn()
 	if err != nil {
 		return err
@@ -47,6 +57,16 @@ func (k *Kernel) Apply(want Table) error {
 	table := ourTable()
 	conn.AddTable(table)
 	conn.DelTable(table)
+	if want != nil {
+		addTable(conn, table, *want)
+	}
+	if err := conn.Flush(); err != nil {
+		return fmt.Errorf("writing nftables table %s: %w", TableName, err)
+	}
+	return nil
+}
+
+func addTable(conn *nftables.Conn, table *nftables.Table, want Table) {
 	conn.AddTable(table)
 	for _, c := range want.Chains {
 		hook, priority, policy := c.Hook, c.Priority, c.Policy
@@ -62,26 +82,6 @@ func (k *Kernel) Apply(want Table) error {
 			conn.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: r.Exprs, UserData: r.UserData})
 		}
 	}
-	if err := conn.Flush(); err != nil {
-		return fmt.Errorf("replacing nftables table %s: %w", TableName, err)
-	}
-	return nil
-}
-
-// Remove deletes our table if it exists. As in Apply, the table is created
-// first so that the delete never fails because it is already gone.
-func (k *Kernel) Remove() error {
-	conn, err := k.conn()
-	if err != nil {
-		return err
-	}
-	table := ourTable()
-	conn.AddTable(table)
-	conn.DelTable(table)
-	if err := conn.Flush(); err != nil {
-		return fmt.Errorf("deleting nftables table %s: %w", TableName, err)
-	}
-	return nil
 }
 
 // Read returns our table as the kernel holds it. Listing tables and chains

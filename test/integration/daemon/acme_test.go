@@ -13,7 +13,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -264,15 +263,7 @@ func startPebble(t *testing.T, ns *netns.Namespace, pebble, challtestsrv string)
 		DialContext: ns.DialContext, TLSClientConfig: &tls.Config{RootCAs: roots},
 	}}
 	eventually(t, 30*time.Second, "pebble serving its directory", func() error {
-		resp, err := client.Get("https://" + pebbleAddress + "/dir")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
+		return statusOK(client.Get("https://" + pebbleAddress + "/dir"))
 	})
 	return roots
 }
@@ -286,15 +277,7 @@ func challtestsrvPost(t *testing.T, ns *netns.Namespace, path string, body any) 
 	}
 	client := ns.HTTPClient(2 * time.Second)
 	eventually(t, 10*time.Second, "pebble-challtestsrv "+path, func() error {
-		resp, err := client.Post("http://"+challtestsrvManagement+path, "application/json", bytes.NewReader(data))
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
+		return statusOK(client.Post("http://"+challtestsrvManagement+path, "application/json", bytes.NewReader(data)))
 	})
 }
 

@@ -119,12 +119,9 @@ func (c *cluster) waitReady(t *testing.T, p *netns.Process) {
 	client := c.node.HTTPClient(time.Second)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		resp, err := client.Get("http://" + healthAddress + "/readyz")
+		err := statusOK(client.Get("http://" + healthAddress + "/readyz"))
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+			return
 		}
 		if p.Exited() {
 			t.Fatalf("daemon exited before it was ready:\n%s", p.Output())
@@ -335,6 +332,19 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() er
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// statusOK turns the result of an HTTP request into an error unless it is a
+// 200, closing the body.
+func statusOK(resp *http.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // challengeServed is a condition for eventually: the challenge request from

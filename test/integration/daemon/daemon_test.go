@@ -225,15 +225,7 @@ func firstRuleHandle(t *testing.T, c *cluster, chain string) string {
 
 func readyz(c *cluster) func() error {
 	return func() error {
-		resp, err := c.node.HTTPClient(time.Second).Get("http://" + healthAddress + "/readyz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("readyz %d", resp.StatusCode)
-		}
-		return nil
+		return statusOK(c.node.HTTPClient(time.Second).Get("http://" + healthAddress + "/readyz"))
 	}
 }
 
