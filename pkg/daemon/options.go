@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -157,6 +158,8 @@ func parseVIPs(values []string) ([]netip.Addr, error) {
 	}
 	var vips []netip.Addr
 	for _, value := range values {
+		// "a, b" splits into "a" and " b"; the space is not worth an error.
+		value = strings.TrimSpace(value)
 		vip, err := netip.ParseAddr(value)
 		switch {
 		case err != nil:

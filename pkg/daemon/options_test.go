@@ -27,6 +27,7 @@ func TestOptionsConfig(t *testing.T) {
 		{name: "IPv6 only", change: func(o *Options) { o.APIVIPs, o.IngressVIPs = []string{"2001:db8::10"}, []string{"2001:db8::20"} }},
 		{name: "IPv6 API VIP, IPv4 ingress VIP", change: func(o *Options) { o.APIVIPs, o.IngressVIPs = []string{"2001:db8::10"}, []string{"192.0.2.20"} }},
 		{name: "highest port", change: func(o *Options) { o.ListenPort = 65535 }},
+		{name: "spaces after commas", change: func(o *Options) { o.APIVIPs = []string{"192.0.2.10", " 2001:db8::10"} }},
 		{name: "IPv6 loopback metrics", change: func(o *Options) { o.MetricsListenAddress = "[::1]:9449" }},
 		{name: "health on all addresses", change: func(o *Options) { o.HealthListenAddress = "0.0.0.0:9448" }},
 
