@@ -46,10 +46,7 @@ func newFakeRouter(t *testing.T, network, address string, handler http.HandlerFu
 			io.WriteString(w, keyAuth)
 		}
 	}
-	ln, err := net.Listen(network, address)
-	if err != nil {
-		t.Skipf("cannot listen on %s %s: %v", network, address, err)
-	}
+	ln := listen(t, network, address)
 	router := &fakeRouter{}
 	router.server = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		router.hits.Add(1)
@@ -107,14 +104,25 @@ func (o *recordingObserver) snapshot() (handled []string, latencies, open int) {
 func startProxy(t *testing.T, listenAddress string, cfg HandlerConfig, maxConnections int) (string, *recordingObserver) {
 	t.Helper()
 	observer := &recordingObserver{}
-	ln, err := net.Listen("tcp", listenAddress)
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", listenAddress, err)
-	}
+	ln := listen(t, "tcp", listenAddress)
 	srv := NewServer(NewHandler(cfg, observer))
 	go srv.Serve(NewLimitListener(ln, maxConnections, observer))
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String(), observer
+}
+
+// listen fails the test if it cannot listen, except on IPv6 loopback,
+// which some CI containers lack: the IPv6 test is skipped there.
+func listen(t *testing.T, network, address string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen(network, address)
+	if err != nil && strings.Contains(address, "::") {
+		t.Skipf("IPv6 loopback unavailable: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("listening on %s %s: %v", network, address, err)
+	}
+	return ln
 }
 
 func configFor(router *fakeRouter) HandlerConfig {
