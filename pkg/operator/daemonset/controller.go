@@ -69,8 +69,8 @@ func NewController(
 		releaseVersion: releaseVersion,
 	}
 	f := factory.New()
-	for _, informer := range inputs.Informers() {
-		f = f.WithInformers(informer)
+	for _, i := range inputs.Informers() {
+		f = f.WithInformers(i)
 	}
 	return f.
 		WithInformers(operatorClient.Informer()).
