@@ -1,0 +1,319 @@
+// Command local-cluster runs a simulated bare-metal OpenShift cluster on this
+// machine (see test/framework/localcluster). hack/local-cluster/up.sh and
+// down.sh, make demo and make test-e2e build and call it; it needs root.
+//
+//	local-cluster up [--instance=demo] [--workers=2]
+//	local-cluster status|down [--instance=demo]
+//	local-cluster issue [--instance=demo] [--ipv6] [--out-dir=DIR]
+//	local-cluster move-api-vip --to=master-1 [--instance=demo]
+//	local-cluster kubelet --state=FILE       (started by up)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/localcluster"
+)
+
+// Exit codes the scripts act on.
+const (
+	exitFailure        = 1
+	exitAlreadyRunning = 3
+	exitNotRunning     = 4
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func main() {
+	root := &cobra.Command{
+		Use:           "local-cluster",
+		Short:         "A simulated bare-metal OpenShift cluster on this machine, for the demo and the end-to-end tests",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	var instance string
+	root.PersistentFlags().StringVar(&instance, "instance", "demo", "Name of the cluster; instances run side by side (the tests use \"e2e\")")
+	root.AddCommand(upCommand(&instance), downCommand(&instance), statusCommand(&instance),
+		issueCommand(&instance), moveAPIVIPCommand(&instance), kubeletCommand())
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	err := root.ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "local-cluster: %v\n", err)
+		var e *exitError
+		if errors.As(err, &e) {
+			os.Exit(e.code)
+		}
+		os.Exit(exitFailure)
+	}
+}
+
+func repoRoot() (string, error) {
+	root, err := apiserver.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(root)
+}
+
+func requireRoot() error {
+	if os.Geteuid() != 0 {
+		return errors.New("the local cluster creates network namespaces and nftables rules: run it as root")
+	}
+	return nil
+}
+
+func upCommand(instance *string) *cobra.Command {
+	workers := localcluster.DefaultWorkerCount
+	keep := os.Getenv("KEEP_ON_FAILURE") == "1"
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Bring up a local cluster and leave it running",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireRoot(); err != nil {
+				return err
+			}
+			root, err := repoRoot()
+			if err != nil {
+				return err
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			s, err := localcluster.Up(cmd.Context(), localcluster.UpOptions{
+				RepoRoot: root, Instance: *instance, Workers: workers, Self: self, Out: os.Stdout, KeepOnFailure: keep,
+			})
+			var running *localcluster.AlreadyRunningError
+			if errors.As(err, &running) {
+				return &exitError{exitAlreadyRunning, fmt.Errorf("%w\nUse it with:  export KUBECONFIG=%s\nRemove it with: hack/local-cluster/down.sh --instance=%s", err, running.Kubeconfig, *instance)}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Printf("Local cluster %q is up: %d control-plane nodes and %d workers, release %s.\n",
+				s.Instance, localcluster.ControlPlaneNodeCount, len(s.Topology.Workers()), s.ReleaseVersion)
+			fmt.Printf("  KUBECONFIG=%s\n  state: %s\n  logs:  %s\n", s.Kubeconfig, localcluster.StatePath(s.Dir), filepath.Join(s.Dir, "logs"))
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&workers, "workers", workers, "Number of simulated workers")
+	cmd.Flags().BoolVar(&keep, "keep-on-failure", keep, "Leave a cluster that failed to come up in place for debugging (also KEEP_ON_FAILURE=1)")
+	return cmd
+}
+
+func downCommand(instance *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "down",
+		Short: "Stop every process of a local cluster, delete its namespaces and files",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := requireRoot(); err != nil {
+				return err
+			}
+			root, err := repoRoot()
+			if err != nil {
+				return err
+			}
+			report, err := localcluster.Down(root, *instance, os.Stdout)
+			if !report.Found && err == nil {
+				fmt.Printf("No local cluster %q: nothing to remove.\n", *instance)
+				return nil
+			}
+			fmt.Printf("Stopped %d processes (%s), deleted %d network namespaces, removed %s.\n",
+				len(report.Stopped), strings.Join(report.Stopped, ", "), len(report.Namespaces), localcluster.ClusterDir(root, *instance))
+			if len(report.Killed) > 0 {
+				fmt.Printf("  killed %d processes still running in the namespaces: %v\n", len(report.Killed), report.Killed)
+			}
+			if len(report.LeftoverTables) > 0 {
+				fmt.Printf("  WARNING: nftables tables were left behind by stopped processes: %s\n", strings.Join(report.LeftoverTables, "; "))
+			} else {
+				fmt.Printf("  No nftables table was left in the nodes' namespaces.\n")
+			}
+			return err
+		},
+	}
+}
+
+func statusCommand(instance *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Say whether a local cluster runs (exit 0), is not there (4), or is partly dead (1)",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			root, err := repoRoot()
+			if err != nil {
+				return err
+			}
+			alive, dead, exists, err := localcluster.Status(root, *instance)
+			if err != nil {
+				return err
+			}
+			dir := localcluster.ClusterDir(root, *instance)
+			switch {
+			case !exists:
+				return &exitError{exitNotRunning, fmt.Errorf("no local cluster %q", *instance)}
+			case len(dead) > 0:
+				return fmt.Errorf("local cluster %q (%s) is partly dead: running %s; not running %s",
+					*instance, dir, strings.Join(alive, ", "), strings.Join(dead, ", "))
+			case len(alive) == 0:
+				return &exitError{exitNotRunning, fmt.Errorf("local cluster %q (%s) runs no process", *instance, dir)}
+			}
+			fmt.Printf("Local cluster %q is running: %s\n  KUBECONFIG=%s\n", *instance, strings.Join(alive, ", "), filepath.Join(dir, "kubeconfig"))
+			return nil
+		},
+	}
+}
+
+func loadState(instance string) (*localcluster.State, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	s, err := localcluster.LoadState(localcluster.StatePath(localcluster.ClusterDir(root, instance)))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no local cluster %q is running; start one with hack/local-cluster/up.sh", instance)
+	}
+	return s, err
+}
+
+func issueCommand(instance *string) *cobra.Command {
+	var opts localcluster.IssueOptions
+	var outDir string
+	cmd := &cobra.Command{
+		Use:   "issue",
+		Short: "Get a certificate for the API hostname from Pebble through the proxy, as cert-manager would",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireRoot(); err != nil {
+				return err
+			}
+			s, err := loadState(*instance)
+			if err != nil {
+				return err
+			}
+			result, err := localcluster.Issue(cmd.Context(), s, opts)
+			if err != nil {
+				return err
+			}
+			if outDir == "" {
+				outDir = s.Dir
+			}
+			certPath := filepath.Join(outDir, result.Domain+".crt")
+			keyPath := filepath.Join(outDir, result.Domain+".key")
+			if err := os.WriteFile(certPath, result.ChainPEM, 0o644); err != nil {
+				return err
+			}
+			if err := os.WriteFile(keyPath, result.KeyPEM, 0o600); err != nil {
+				return err
+			}
+			fmt.Print(result.Describe(s.Topology))
+			fmt.Printf("  saved     %s (key: %s)\n", certPath, keyPath)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.Domain, "domain", localcluster.APIHost, "Name to issue the certificate for")
+	cmd.Flags().BoolVar(&opts.IPv6, "ipv6", false, "Have the CA validate over IPv6")
+	cmd.Flags().StringVar(&outDir, "out-dir", "", "Where to write <domain>.crt and .key (default: the cluster's directory)")
+	return cmd
+}
+
+func moveAPIVIPCommand(instance *string) *cobra.Command {
+	var to string
+	cmd := &cobra.Command{
+		Use:   "move-api-vip",
+		Short: "Move the API VIPs to another control-plane node, as keepalived does on failover",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := requireRoot(); err != nil {
+				return err
+			}
+			s, err := loadState(*instance)
+			if err != nil {
+				return err
+			}
+			from, err := localcluster.APIVIPHolder(s.Topology)
+			if err != nil {
+				return err
+			}
+			if err := localcluster.MoveAPIVIP(s.Topology, to); err != nil {
+				return err
+			}
+			fmt.Printf("Moved the API VIPs from %s to %s.\n", from.Name, to)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "Control-plane node to move the VIPs to, e.g. master-1")
+	_ = cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+// kubeletCommand runs the local kubelet in the foreground; up starts it
+// detached.
+func kubeletCommand() *cobra.Command {
+	var statePath string
+	cmd := &cobra.Command{
+		Use:    "kubelet",
+		Short:  "Run the pods of the operand namespace on the control-plane nodes' namespaces (started by up)",
+		Args:   cobra.NoArgs,
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := localcluster.LoadState(statePath)
+			if err != nil {
+				return err
+			}
+			cfg, err := clientcmd.BuildConfigFromFlags("", s.ComponentKubeconfig("kubelet"))
+			if err != nil {
+				return err
+			}
+			client, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				return err
+			}
+			readyFile := s.KubeletReadyFile()
+			kubelet := &localcluster.Kubelet{
+				Client:    client,
+				Namespace: names.OperandNamespace,
+				Nodes:     s.Topology.ControlPlane(),
+				Images:    s.Images,
+				LogDir:    s.PodLogDir(),
+				Ready: func() {
+					if err := os.WriteFile(readyFile, nil, 0o644); err != nil {
+						klog.ErrorS(err, "Writing the ready file")
+					}
+				},
+			}
+			defer os.Remove(readyFile)
+			return kubelet.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")
+	_ = cmd.MarkFlagRequired("state")
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	cmd.Flags().AddGoFlag(klogFlags.Lookup("v"))
+	return cmd
+}

@@ -1,0 +1,730 @@
+package localcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	configclient "github.com/openshift/client-go/config/clientset/versioned"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
+)
+
+const (
+	// LocalReleaseVersion is the local cluster's OpenShift version: the
+	// ClusterVersion's, and what the release tooling would write into the
+	// manifests' RELEASE_VERSION placeholder.
+	LocalReleaseVersion = "4.21.0-0.local"
+	// OperatorBinary is the binary `make build` produces; the operator's
+	// image is built from it.
+	OperatorBinary = "cluster-http01-challenge-proxy-operator"
+	// operatorDeployment is the operator's Deployment in manifests/.
+	operatorDeployment = "http01-challenge-proxy-operator"
+	// servingCertAnnotation asks the service-ca operator for a serving
+	// certificate secret; the local cluster plays that operator.
+	servingCertAnnotation = "service.beta.openshift.io/serving-cert-secret-name"
+)
+
+// toolNames are the pinned tools a local cluster runs.
+var toolNames = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "pebble", "pebble-challtestsrv"}
+
+// stopOrder is the order Down stops processes in: the operator first, so
+// that it does not react to the rest going away, then the kubelet, which
+// stops the daemons gracefully (they remove their nftables rules) while the
+// API server still answers, and the API server's storage last.
+var stopOrder = []string{"operator", "kubelet", "kwok", "kube-scheduler", "kube-controller-manager", "pebble", "pebble-challtestsrv", "kube-apiserver", "etcd"}
+
+// UpOptions configure Up.
+type UpOptions struct {
+	RepoRoot string
+	Instance string
+	Workers  int
+	// Self is the local-cluster binary; Up starts its `kubelet` command.
+	Self string
+	// Out receives progress lines.
+	Out io.Writer
+	// KeepOnFailure leaves a cluster that failed to come up in place, for
+	// debugging, instead of removing it.
+	KeepOnFailure bool
+}
+
+// AlreadyRunningError is returned by Up when the instance runs already.
+type AlreadyRunningError struct {
+	Instance   string
+	Dir        string
+	Kubeconfig string
+	Alive      []string
+}
+
+func (e *AlreadyRunningError) Error() string {
+	return fmt.Sprintf("local cluster %q is already running (%s; live: %s)", e.Instance, e.Dir, strings.Join(e.Alive, ", "))
+}
+
+// Up brings up a local cluster and returns its state. It refuses to touch
+// an instance that runs already (*AlreadyRunningError), removes the remains
+// of one that died, and removes what it created if it fails (unless
+// KeepOnFailure).
+func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	progress := newProgress(out)
+	topology, err := NewTopology(opts.Instance, opts.Workers)
+	if err != nil {
+		return nil, err
+	}
+	dir := ClusterDir(opts.RepoRoot, opts.Instance)
+	tools, err := lookupTools(opts.RepoRoot)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := lock(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	if alive, err := liveParts(dir); err != nil {
+		return nil, err
+	} else if len(alive) > 0 {
+		return nil, &AlreadyRunningError{Instance: opts.Instance, Dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), Alive: alive}
+	}
+	if leftovers, err := existingNamespaces(NamespacePrefix(opts.Instance)); err != nil {
+		return nil, err
+	} else if _, statErr := os.Stat(dir); statErr == nil || len(leftovers) > 0 {
+		progress.step("Removing the remains of a previous %s cluster that is no longer running", opts.Instance)
+		if _, err := down(dir, opts.Instance, io.Discard); err != nil {
+			return nil, err
+		}
+	}
+
+	defer func() {
+		if err == nil || opts.KeepOnFailure {
+			return
+		}
+		fmt.Fprintf(out, "Removing the half-started cluster (set KEEP_ON_FAILURE=1 to keep it for debugging)\n")
+		if _, downErr := down(dir, opts.Instance, io.Discard); downErr != nil {
+			fmt.Fprintf(out, "  cleanup failed too: %v\n", downErr)
+		}
+	}()
+
+	for _, d := range []string{runDir, podLogDir, pkiDir, kubeconfigs, "kwok", "operator"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	ports := map[string]int{}
+	for _, component := range []string{"etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "operator"} {
+		if ports[component], err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	manifestFiles, err := apiserver.ManifestFiles()
+	if err != nil {
+		return nil, err
+	}
+	manifests, err := ReadManifests(LocalReleaseVersion, manifestFiles...)
+	if err != nil {
+		return nil, err
+	}
+	deploy, err := operatorDeploymentFrom(manifests)
+	if err != nil {
+		return nil, err
+	}
+	operandImage := envOf(deploy, names.OperandImageEnv)
+	if operandImage == "" {
+		return nil, fmt.Errorf("the operator Deployment in manifests/ sets no %s", names.OperandImageEnv)
+	}
+	binDir := filepath.Join(opts.RepoRoot, "_output", "bin")
+	s = &State{
+		Instance:       opts.Instance,
+		Dir:            dir,
+		RepoRoot:       opts.RepoRoot,
+		Kubeconfig:     filepath.Join(dir, "kubeconfig"),
+		Topology:       topology,
+		ReleaseVersion: LocalReleaseVersion,
+		OperandImage:   operandImage,
+		// The operator's image and the operand image are the same image
+		// in the payload; both are the binary of `make build` here.
+		Images:             Images{operandImage: binDir, deploy.Spec.Template.Spec.Containers[0].Image: binDir},
+		Ports:              ports,
+		CreatedAt:          time.Now().UTC().Truncate(time.Second),
+		CertificatesExpire: apiserver.CertificateExpiry().UTC().Truncate(time.Second),
+	}
+
+	progress.step("Generating certificates and kubeconfigs")
+	creds, err := newCredentials(dir, ports["kube-apiserver"], s.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.save(); err != nil {
+		return nil, err
+	}
+
+	progress.step("Creating network namespaces: %d control-plane nodes, router, internet, on one bridge", ControlPlaneNodeCount)
+	if err := createNetwork(topology); err != nil {
+		return nil, err
+	}
+
+	start := func(spec processSpec) (ProcessRecord, error) {
+		r, err := startDetached(spec, s.path(logDir, spec.name+".log"), s.path(runDir, spec.name+".pid"))
+		if r.PID != 0 {
+			s.Processes = append(s.Processes, r)
+			if saveErr := s.save(); saveErr != nil && err == nil {
+				err = saveErr
+			}
+		}
+		return r, err
+	}
+
+	progress.step("Starting etcd")
+	etcd, err := start(processSpec{name: "etcd", path: tools["etcd"], args: etcdArgs(dir, ports["etcd"], ports["etcd-peer"])})
+	if err != nil {
+		return nil, err
+	}
+	etcdURL := "http://" + net.JoinHostPort(loopback, strconv.Itoa(ports["etcd"]))
+	if err := waitReady("etcd", etcd, time.Minute, httpCheck(insecureLoopbackClient(), etcdURL+"/health", `"health":"true"`)); err != nil {
+		return nil, err
+	}
+
+	progress.step("Starting kube-apiserver (the first start takes a while)")
+	kas, err := start(processSpec{name: "kube-apiserver", path: tools["kube-apiserver"], args: kubeAPIServerArgs(creds, ports["etcd"], ports["kube-apiserver"])})
+	if err != nil {
+		return nil, err
+	}
+	adminHTTP, err := rest.HTTPClientFor(creds.admin)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady("kube-apiserver", kas, 3*time.Minute, apiServerReady(adminHTTP, creds.apiURL)); err != nil {
+		return nil, err
+	}
+	admin := rest.CopyConfig(creds.admin)
+	admin.QPS, admin.Burst = 100, 200
+
+	progress.step("Installing the OpenShift CRDs")
+	crdFiles, err := apiserver.OpenShiftCRDFiles()
+	if err != nil {
+		return nil, err
+	}
+	if err := apiserver.InstallCRDsFromFiles(ctx, admin, crdFiles...); err != nil {
+		return nil, err
+	}
+
+	progress.step("Creating %d nodes and the Infrastructure (BareMetal, API VIPs %s, ingress VIPs %s), Ingress and ClusterVersion (%s)",
+		len(topology.Nodes), joinAddrs(topology.APIVIPs), joinAddrs(topology.IngressVIPs), LocalReleaseVersion)
+	if err := createFixtures(ctx, admin, topology, LocalReleaseVersion); err != nil {
+		return nil, err
+	}
+
+	progress.step("Applying manifests/ in file order, as the cluster-version operator does (%s)", manifestsDescription(manifests))
+	if err := applyManifests(ctx, admin, manifests, operatorDeployment, func(format string, args ...any) {
+		fmt.Fprintf(out, format+"\n", args...)
+	}); err != nil {
+		return nil, err
+	}
+
+	progress.step("Starting kube-controller-manager, kube-scheduler and kwok")
+	if err := os.WriteFile(s.path("kwok", "stages.yaml"), []byte(kwokStages(names.OperandNamespace)), 0o644); err != nil {
+		return nil, err
+	}
+	components := []struct {
+		spec   processSpec
+		health string
+	}{
+		{processSpec{name: "kube-controller-manager", path: tools["kube-controller-manager"], args: kubeControllerManagerArgs(creds, ports["kube-controller-manager"])},
+			"https://" + net.JoinHostPort(loopback, strconv.Itoa(ports["kube-controller-manager"])) + "/healthz"},
+		{processSpec{name: "kube-scheduler", path: tools["kube-scheduler"], args: kubeSchedulerArgs(creds, ports["kube-scheduler"])},
+			"https://" + net.JoinHostPort(loopback, strconv.Itoa(ports["kube-scheduler"])) + "/healthz"},
+		// kwok reads ~/.kwok/kwok.yaml if there is one; its own HOME keeps
+		// a developer's configuration out.
+		{processSpec{name: "kwok", path: tools["kwok"], args: kwokArgs(creds, s.path("kwok", "stages.yaml")), env: []string{"HOME=" + s.path("kwok")}}, ""},
+	}
+	for _, c := range components {
+		r, err := start(c.spec)
+		if err != nil {
+			return nil, err
+		}
+		if c.health != "" {
+			if err := waitReady(c.spec.name, r, 2*time.Minute, httpCheck(insecureLoopbackClient(), c.health, "ok")); err != nil {
+				return nil, err
+			}
+		}
+	}
+	kube, err := kubernetes.NewForConfig(admin)
+	if err != nil {
+		return nil, err
+	}
+	kwok, _ := s.Process("kwok")
+	if err := waitReady("kwok's nodes", kwok, 3*time.Minute, nodesReady(kube, len(topology.Nodes))); err != nil {
+		return nil, err
+	}
+
+	progress.step("Starting Pebble (ACME CA) and its DNS server in the internet namespace")
+	pebbleProcs, endpoints, err := pebbleSpecs(dir, topology, tools)
+	if err != nil {
+		return nil, err
+	}
+	s.Pebble = endpoints
+	internet := &netns.Namespace{Name: topology.Internet.Netns}
+	for _, spec := range pebbleProcs {
+		r, err := start(spec)
+		if err != nil {
+			return nil, err
+		}
+		check := tcpCheck(internet, strings.TrimPrefix(endpoints.ChallengeTestServerURL, "http://"))
+		if spec.name == "pebble" {
+			if check, err = pebbleReady(s); err != nil {
+				return nil, err
+			}
+		}
+		if err := waitReady(spec.name, r, time.Minute, check); err != nil {
+			return nil, err
+		}
+	}
+	if err := SetChallengeDNS(ctx, s, APIHost, topology.APIVIPs[:1]); err != nil {
+		return nil, err
+	}
+
+	progress.step("Starting the local kubelet, which runs the %s pods as processes in the nodes' namespaces", names.OperandNamespace)
+	kubelet, err := start(processSpec{name: "kubelet", path: opts.Self, args: []string{"kubelet", "--state=" + StatePath(dir)}})
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady("the local kubelet", kubelet, time.Minute, fileCheck(s.KubeletReadyFile())); err != nil {
+		return nil, err
+	}
+
+	progress.step("Starting the operator with its Deployment's command line, as its ServiceAccount")
+	bugs, err := applyOperatorWorkarounds(ctx, kube)
+	if err != nil {
+		return nil, err
+	}
+	for _, bug := range bugs {
+		fmt.Fprintf(out, "  WORKAROUND: granted the operator's ServiceAccount extra RBAC (ClusterRole %s) because %s\n", workaroundRoleName, bug)
+	}
+	operator, err := operatorSpec(s, deploy, manifests, creds)
+	if err != nil {
+		return nil, err
+	}
+	opProc, err := start(operator)
+	if err != nil {
+		return nil, err
+	}
+	config, err := configclient.NewForConfig(admin)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady("the operator", opProc, 2*time.Minute, clusterOperatorReported(config)); err != nil {
+		return nil, err
+	}
+	return s, s.save()
+}
+
+// lookupTools finds the pinned tools and the operator binary, naming what
+// to run when one is missing.
+func lookupTools(repoRoot string) (map[string]string, error) {
+	binDir, err := apiserver.ToolsBinDir()
+	if err != nil {
+		return nil, err
+	}
+	tools := map[string]string{}
+	var missing []string
+	for _, name := range toolNames {
+		path := filepath.Join(binDir, name)
+		if st, err := os.Stat(path); err != nil || st.Mode()&0o111 == 0 {
+			missing = append(missing, name)
+			continue
+		}
+		tools[name] = path
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("missing tools in %s: %s; build them with: hack/build-tools.sh", binDir, strings.Join(missing, " "))
+	}
+	if _, err := apiserver.OpenShiftCRDFiles(); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(repoRoot, "_output", "bin", OperatorBinary)); err != nil {
+		return nil, fmt.Errorf("the operator binary is missing (%v); build it with: make build", err)
+	}
+	for _, cmd := range []string{"ip", "nft", "setpriv"} {
+		if _, err := exec.LookPath(cmd); err != nil {
+			return nil, fmt.Errorf("%s is not installed (iproute2, nftables, util-linux)", cmd)
+		}
+	}
+	return tools, nil
+}
+
+func operatorDeploymentFrom(manifests []Manifest) (*appsv1.Deployment, error) {
+	m, ok := FindManifest(manifests, "Deployment", operatorDeployment)
+	if !ok {
+		return nil, fmt.Errorf("manifests/ has no Deployment %s", operatorDeployment)
+	}
+	deploy := &appsv1.Deployment{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m.Object.Object, deploy); err != nil {
+		return nil, fmt.Errorf("%s: %w", m, err)
+	}
+	if len(deploy.Spec.Template.Spec.Containers) == 0 {
+		return nil, fmt.Errorf("%s has no container", m)
+	}
+	return deploy, nil
+}
+
+func envOf(deploy *appsv1.Deployment, name string) string {
+	for _, c := range deploy.Spec.Template.Spec.Containers {
+		for _, e := range c.Env {
+			if e.Name == name {
+				return e.Value
+			}
+		}
+	}
+	return ""
+}
+
+// operatorSpec turns the operator's Deployment into a local process: the
+// ConfigMaps of manifests/ and the serving certificates the service-ca
+// operator would create become local files.
+func operatorSpec(s *State, deploy *appsv1.Deployment, manifests []Manifest, creds *credentials) (processSpec, error) {
+	configMaps := map[string]*corev1.ConfigMap{}
+	secrets := map[string]map[string][]byte{}
+	for _, m := range manifests {
+		if m.Object.GetNamespace() != deploy.Namespace {
+			continue
+		}
+		switch m.Object.GetKind() {
+		case "ConfigMap":
+			cm := &corev1.ConfigMap{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m.Object.Object, cm); err != nil {
+				return processSpec{}, fmt.Errorf("%s: %w", m, err)
+			}
+			configMaps[cm.Name] = cm
+		case "Service":
+			secret := m.Object.GetAnnotations()[servingCertAnnotation]
+			if secret == "" {
+				continue
+			}
+			files, err := serviceServingCert(m.Object.GetName(), m.Object.GetNamespace())
+			if err != nil {
+				return processSpec{}, err
+			}
+			secrets[secret] = files
+		}
+	}
+	op, err := LocalOperatorCommand(deploy, LocalOperatorOptions{
+		Images:     s.Images,
+		VolumeRoot: s.path("operator", "volumes"),
+		ConfigMaps: configMaps,
+		Secrets:    secrets,
+		PodName:    deploy.Name + "-local",
+		ExtraArgs: []string{
+			"--kubeconfig=" + creds.kubeconfig["operator"],
+			"--namespace=" + deploy.Namespace,
+			// The pod's own network namespace becomes a loopback port.
+			"--listen=" + net.JoinHostPort(loopback, strconv.Itoa(s.Ports["operator"])),
+		},
+	})
+	if err != nil {
+		return processSpec{}, err
+	}
+	for _, d := range op.Dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return processSpec{}, err
+		}
+	}
+	for path, content := range op.Files {
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			return processSpec{}, err
+		}
+	}
+	return processSpec{name: "operator", path: op.Path, args: op.Args, env: op.Env}, nil
+}
+
+// serviceServingCert is what the service-ca operator puts in a Service's
+// serving-certificate secret.
+func serviceServingCert(service, namespace string) (map[string][]byte, error) {
+	ca, err := apiserver.NewCertificateAuthority("local-cluster-service-ca")
+	if err != nil {
+		return nil, err
+	}
+	host := service + "." + namespace + ".svc"
+	cert, key, err := ca.IssueServing(host, []string{host, host + ".cluster.local"}, []net.IP{net.ParseIP(loopback)})
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{"tls.crt": cert, "tls.key": key}, nil
+}
+
+func apiServerReady(client interface {
+	Get(string) (*http.Response, error)
+}, host string) readinessCheck {
+	return func(ctx context.Context) error {
+		for _, path := range []string{"/readyz", "/api/v1/namespaces/default"} {
+			resp, err := client.Get(host + path)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s: %s", path, resp.Status)
+			}
+		}
+		return nil
+	}
+}
+
+// nodesReady succeeds when want nodes report Ready.
+func nodesReady(kube kubernetes.Interface, want int) readinessCheck {
+	return func(ctx context.Context) error {
+		nodes, err := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		ready := 0
+		for _, n := range nodes.Items {
+			for _, c := range n.Status.Conditions {
+				if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+					ready++
+				}
+			}
+		}
+		if ready < want {
+			return fmt.Errorf("%d of %d nodes Ready", ready, want)
+		}
+		return nil
+	}
+}
+
+// clusterOperatorReported succeeds once the operator has written an
+// Available condition on its ClusterOperator, which the CVO pre-created
+// without conditions.
+func clusterOperatorReported(config configclient.Interface) readinessCheck {
+	return func(ctx context.Context) error {
+		co, err := config.ConfigV1().ClusterOperators().Get(ctx, names.ClusterOperator, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, c := range co.Status.Conditions {
+			if c.Type == "Available" {
+				return nil
+			}
+		}
+		return fmt.Errorf("ClusterOperator %s has no Available condition yet", names.ClusterOperator)
+	}
+}
+
+func fileCheck(path string) readinessCheck {
+	return func(context.Context) error {
+		_, err := os.Stat(path)
+		return err
+	}
+}
+
+func joinAddrs(addrs []netip.Addr) string { return strings.Join(addrStrings(addrs), ",") }
+
+// DownReport says what Down removed.
+type DownReport struct {
+	Found      bool
+	Stopped    []string
+	Killed     []int
+	Namespaces []string
+	// LeftoverTables are nftables tables found in a control-plane node's
+	// namespace after its daemon stopped: the daemon failed to remove them.
+	LeftoverTables []string
+}
+
+// Down stops every process of the instance, deletes its namespaces and
+// removes its directory. Down of an instance that does not exist reports
+// Found false and succeeds.
+func Down(repoRoot, instance string, out io.Writer) (DownReport, error) {
+	dir := ClusterDir(repoRoot, instance)
+	unlock, err := lock(dir)
+	if err != nil {
+		return DownReport{}, err
+	}
+	defer unlock()
+	report, err := down(dir, instance, out)
+	if err == nil {
+		// The lock file is the last thing of the instance.
+		_ = os.Remove(lockPath(dir))
+		_ = os.Remove(filepath.Dir(dir)) // only if empty
+	}
+	return report, err
+}
+
+func down(dir, instance string, out io.Writer) (DownReport, error) {
+	var report DownReport
+	records, err := pidFiles(dir)
+	if err != nil {
+		return report, err
+	}
+	var errs []error
+	for _, r := range records {
+		report.Found = true
+		grace := 10 * time.Second
+		switch r.Name {
+		case "kubelet":
+			// It stops the daemons with their pods' grace period.
+			grace = 60 * time.Second
+		case "kube-apiserver":
+			grace = 30 * time.Second
+		}
+		if r.Alive() {
+			fmt.Fprintf(out, "  stopping %s (pid %d)\n", r.Name, r.PID)
+			if err := r.Stop(grace); err != nil {
+				errs = append(errs, err)
+			}
+			report.Stopped = append(report.Stopped, r.Name)
+		}
+	}
+
+	namespaces, err := existingNamespaces(NamespacePrefix(instance))
+	if err != nil {
+		return report, err
+	}
+	// Switch last, so that the others' veth peers go with their namespaces.
+	sort.SliceStable(namespaces, func(i, j int) bool {
+		return !strings.HasSuffix(namespaces[i], "-switch") && strings.HasSuffix(namespaces[j], "-switch")
+	})
+	for _, ns := range namespaces {
+		report.Found = true
+		if tables, err := NftTables(ns); err == nil {
+			for _, t := range tables {
+				report.LeftoverTables = append(report.LeftoverTables, ns+": "+t)
+			}
+		}
+		killed, err := deleteNamespace(ns)
+		report.Killed = append(report.Killed, killed...)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		report.Namespaces = append(report.Namespaces, ns)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		report.Found = true
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return report, errors.Join(errs...)
+}
+
+// pidFiles reads the pid files of dir, in stop order.
+func pidFiles(dir string) ([]ProcessRecord, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, runDir, "*.pid"))
+	if err != nil {
+		return nil, err
+	}
+	var records []ProcessRecord
+	for _, p := range paths {
+		r, err := readPIDFile(p)
+		if err != nil {
+			return nil, err
+		}
+		records = append(records, r)
+	}
+	rank := func(name string) int {
+		if i := slices.Index(stopOrder, name); i >= 0 {
+			return i
+		}
+		return -1 // unknown processes first: nothing depends on them
+	}
+	sort.SliceStable(records, func(i, j int) bool { return rank(records[i].Name) < rank(records[j].Name) })
+	return records, nil
+}
+
+// liveParts lists what of the instance still runs: live processes and
+// existing namespaces.
+func liveParts(dir string) ([]string, error) {
+	records, err := pidFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	var alive []string
+	for _, r := range records {
+		if r.Alive() {
+			alive = append(alive, fmt.Sprintf("%s (pid %d)", r.Name, r.PID))
+		}
+	}
+	return alive, nil
+}
+
+// Status reports which processes of the instance are alive and which are
+// not, and whether it exists at all.
+func Status(repoRoot, instance string) (alive, dead []string, exists bool, err error) {
+	dir := ClusterDir(repoRoot, instance)
+	records, err := pidFiles(dir)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	for _, r := range records {
+		if r.Alive() {
+			alive = append(alive, r.Name)
+		} else {
+			dead = append(dead, r.Name)
+		}
+	}
+	_, statErr := os.Stat(dir)
+	return alive, dead, statErr == nil, nil
+}
+
+func lockPath(dir string) string { return dir + ".lock" }
+
+// lock takes the instance's lock, so that two Up or Down of one instance
+// never interleave. It fails at once if someone else holds it.
+func lock(dir string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(lockPath(dir), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another local-cluster command is working on %s right now (%s is locked)", dir, lockPath(dir))
+	}
+	return func() { f.Close() }, nil
+}
+
+// progress prints numbered steps with the time the previous one took.
+type progress struct {
+	out   io.Writer
+	start time.Time
+	last  time.Time
+	n     int
+}
+
+func newProgress(out io.Writer) *progress {
+	now := time.Now()
+	return &progress{out: out, start: now, last: now}
+}
+
+func (p *progress) step(format string, args ...any) {
+	p.n++
+	now := time.Now()
+	fmt.Fprintf(p.out, "[%3ds] %s\n", int(now.Sub(p.start).Seconds()), fmt.Sprintf(format, args...))
+	p.last = now
+}
