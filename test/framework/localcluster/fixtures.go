@@ -36,9 +36,9 @@ func nodeObject(n Node) *corev1.Node {
 		ObjectMeta: metav1.ObjectMeta{
 			Name: n.Name,
 			Labels: map[string]string{
-				"kubernetes.io/hostname": n.Name,
-				"kubernetes.io/os":       "linux",
-				"kubernetes.io/arch":     "amd64",
+				"kubernetes.io/hostname":  n.Name,
+				"kubernetes.io/os":        "linux",
+				"kubernetes.io/arch":      "amd64",
 				"node.openshift.io/os_id": "rhcos",
 			},
 			Annotations: map[string]string{kwokNodeAnnotation: kwokNodeValue},
