@@ -144,7 +144,7 @@ func Run(ctx context.Context, cfg Config) error {
 	stopLoops()
 	loops.Wait()
 	m.SetRulesPresent(false)
-	return errors.Join(runErr, stopRedirecting(kernel, server))
+	return errors.Join(runErr, stopRedirecting(kernel, server, cfg.ListenPort))
 }
 
 // stopRedirecting takes our redirect rules out of the kernel first, so that
@@ -152,9 +152,9 @@ func Run(ctx context.Context, cfg Config) error {
 // connections already redirected, then deletes the table. Until the drain is
 // over the table holds rules.Draining, without which the kernel could stop
 // rewriting the replies of those connections.
-func stopRedirecting(kernel *rules.Kernel, server *http.Server) error {
+func stopRedirecting(kernel *rules.Kernel, server *http.Server, listenPort uint16) error {
 	var errs []error
-	if err := kernel.Apply(rules.Draining()); err != nil {
+	if err := kernel.Apply(rules.Draining(listenPort)); err != nil {
 		klog.ErrorS(err, "Failed to remove nftables rules", "table", rules.TableName)
 		errs = append(errs, err)
 	} else {

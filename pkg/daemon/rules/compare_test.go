@@ -52,7 +52,7 @@ func TestDiff(t *testing.T) {
 		{
 			name:   "empty table after a flush of its chains",
 			got:    Table{Present: true},
-			expect: []Difference{{ChainMissing, "chain prerouting missing"}, {ChainMissing, "chain output missing"}},
+			expect: []Difference{{ChainMissing, "chain prerouting missing"}, {ChainMissing, "chain output missing"}, {ChainMissing, "chain input missing"}},
 		},
 		{
 			name: "chains in another order are fine",
@@ -74,6 +74,18 @@ func TestDiff(t *testing.T) {
 			got:  mutated(func(t *Table) { t.Chains[0] = Chain{Name: "prerouting", Rules: t.Chains[0].Rules} }),
 			expect: []Difference{{ChainDefinition,
 				"chain prerouting: definition differs (type  hook 0 priority 0 policy 0, want type nat hook 0 priority -100 policy 1)"}},
+		},
+		{
+			name:   "guard flushed",
+			got:    mutated(func(t *Table) { t.Chains[2].Rules = nil }),
+			expect: []Difference{{RuleCount, "chain input: 0 rules, want 1"}},
+		},
+		{
+			name: "guard turned into a drop of everything",
+			got: mutated(func(t *Table) {
+				t.Chains[2].Rules = []Rule{{Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}}, UserData: t.Chains[2].Rules[0].UserData}}
+			}),
+			expect: []Difference{{RuleDiffers, "chain input: rule 1 differs"}},
 		},
 		{
 			name:   "flushed chain",
@@ -145,6 +157,7 @@ func TestDiff(t *testing.T) {
 				{TableFlags, "table flags are 0x1, want 0x0"},
 				{RuleCount, "chain prerouting: 1 rules, want 2"},
 				{ChainMissing, "chain output missing"},
+				{ChainMissing, "chain input missing"},
 			},
 		},
 	}

@@ -27,6 +27,10 @@ const (
 	// OutputChain redirects traffic that the node sends to the VIP it holds
 	// itself, e.g. cert-manager's self-check from a hostNetwork pod.
 	OutputChain = "output"
+	// InputChain refuses connections made straight to the proxy's port. The
+	// proxy must listen on the wildcard address (see proxy.Listen), so
+	// without this chain node-IP:<listen port> would be a second way in.
+	InputChain = "input"
 
 	// RuleCommentPrefix starts the comment stored in the userdata of every
 	// rule we write, so that a human reading `nft list ruleset` (and this
@@ -46,6 +50,11 @@ const (
 	// compares from. NFT_REG_1 is the 16-byte register that can hold an IPv6
 	// address.
 	register = unix.NFT_REG_1
+
+	// ctStatusDNAT is IPS_DST_NAT (include/uapi/linux/netfilter/
+	// nf_conntrack_common.h): the connection's destination was rewritten,
+	// which our redirect does to every connection it sends to the proxy.
+	ctStatusDNAT uint32 = 1 << 5
 )
 
 // Table is the content of our nftables table: the desired state built by
@@ -79,7 +88,7 @@ type Rule struct {
 // Desired returns the table that redirects TCP to each API VIP on port 80 to
 // listenPort on this node, both for traffic arriving from elsewhere
 // (prerouting) and for traffic the node sends to itself (output, loopback
-// only).
+// only), and that refuses connections made to listenPort directly (input).
 //
 // Expressions are written in the form the kernel reports them back in (see
 // redirectTo), so that a read-back compares equal without guessing.
@@ -89,25 +98,29 @@ func Desired(apiVIPs []netip.Addr, listenPort uint16) Table {
 		Chains: []Chain{
 			natChain(PreroutingChain, *nftables.ChainHookPrerouting, apiVIPs, listenPort, nil),
 			natChain(OutputChain, *nftables.ChainHookOutput, apiVIPs, listenPort, matchOutputInterface(loopbackInterface)),
+			guardChain(listenPort),
 		},
 	}
 }
 
 // Draining returns the table to hold while connections already redirected
-// drain on shutdown: the same chains, redirecting nothing, each with one rule
-// that only looks at the conntrack state and has no verdict.
+// drain on shutdown: the same NAT chains, redirecting nothing, each with one
+// rule that only looks at the conntrack state and has no verdict, and the
+// same guard of listenPort, which stays closed to direct connections for as
+// long as our table exists.
 //
 // Both halves matter for those connections. The kernel rewrites their reply
 // packets back to API_VIP:80 only while a nat chain keeps its NAT hooks
 // registered and something holds conntrack on in the namespace; the redirect
 // rules were the holders of the latter, and on a node with no other nat or
 // conntrack user, deleting them would cut every reply in flight.
-func Draining() Table {
+func Draining(listenPort uint16) Table {
 	return Table{
 		Present: true,
 		Chains: []Chain{
 			drainingChain(PreroutingChain, *nftables.ChainHookPrerouting),
 			drainingChain(OutputChain, *nftables.ChainHookOutput),
+			guardChain(listenPort),
 		},
 	}
 }
@@ -123,16 +136,61 @@ func drainingChain(name string, hook nftables.ChainHook) Chain {
 
 // matchEstablished is `ct state established`.
 func matchEstablished() []expr.Any {
+	return matchCtBits(expr.CtKeySTATE, expr.CtStateBitESTABLISHED, expr.CmpOpNeq)
+}
+
+// guardChain refuses, with a TCP reset, new connections to listenPort that
+// our redirect did not send there: `tcp dport <port> ct state new ct status
+// & dnat == 0 reject with tcp reset`.
+//
+// Only new connections are matched. A reply to a connection the node opened
+// from listenPort as its source port (possible while the proxy is down and
+// the port is free, if it lies in the ephemeral range) belongs to an
+// established connection and passes. A reset rather than a drop makes the
+// port look exactly like a closed one and fails a mistaken client at once.
+func guardChain(listenPort uint16) Chain {
+	var exprs []expr.Any
+	exprs = append(exprs, matchTCPDestinationPort(listenPort)...)
+	exprs = append(exprs, matchCtStateNew()...)
+	exprs = append(exprs, matchNotDNATed()...)
+	exprs = append(exprs, &expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
+	return Chain{
+		Name:     InputChain,
+		Type:     nftables.ChainTypeFilter,
+		Hook:     *nftables.ChainHookInput,
+		Priority: *nftables.ChainPriorityFilter,
+		Policy:   nftables.ChainPolicyAccept,
+		Rules: []Rule{{
+			Exprs:    exprs,
+			UserData: ruleComment(fmt.Sprintf("%s refuse tcp/%d unless redirected from port %d", RuleCommentPrefix, listenPort, challengePort)),
+		}},
+	}
+}
+
+// matchCtStateNew is `ct state new`.
+func matchCtStateNew() []expr.Any {
+	return matchCtBits(expr.CtKeySTATE, expr.CtStateBitNEW, expr.CmpOpNeq)
+}
+
+// matchNotDNATed is `ct status & dnat == 0`.
+func matchNotDNATed() []expr.Any {
+	return matchCtBits(expr.CtKeySTATUS, ctStatusDNAT, expr.CmpOpEq)
+}
+
+// matchCtBits loads a conntrack bit field (host byte order, as the kernel
+// keeps it), masks it with bits, and compares the result with zero using op:
+// CmpOpNeq for "any of bits set", CmpOpEq for "none of bits set".
+func matchCtBits(key expr.CtKey, bits uint32, op expr.CmpOp) []expr.Any {
 	return []expr.Any{
-		&expr.Ct{Key: expr.CtKeySTATE, Register: register},
+		&expr.Ct{Key: key, Register: register},
 		&expr.Bitwise{
 			SourceRegister: register,
 			DestRegister:   register,
 			Len:            4,
-			Mask:           binaryutil.NativeEndian.PutUint32(expr.CtStateBitESTABLISHED),
+			Mask:           binaryutil.NativeEndian.PutUint32(bits),
 			Xor:            binaryutil.NativeEndian.PutUint32(0),
 		},
-		&expr.Cmp{Op: expr.CmpOpNeq, Register: register, Data: binaryutil.NativeEndian.PutUint32(0)},
+		&expr.Cmp{Op: op, Register: register, Data: binaryutil.NativeEndian.PutUint32(0)},
 	}
 }
 

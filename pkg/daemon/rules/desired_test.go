@@ -69,6 +69,27 @@ func chainWith(name string, hook nftables.ChainHook, rules ...Rule) Chain {
 	return Chain{Name: name, Type: "nat", Hook: hook, Priority: -100, Policy: nftables.ChainPolicyAccept, Rules: rules}
 }
 
+// guardFor is the input chain for a listen port: `tcp dport <port> ct state
+// new ct status & dnat == 0 reject with tcp reset`.
+func guardFor(hi, lo byte, port string) Chain {
+	return Chain{Name: "input", Type: "filter", Hook: unix.NF_INET_LOCAL_IN, Priority: 0, Policy: nftables.ChainPolicyAccept, Rules: []Rule{{
+		Exprs: []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{6}},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{hi, lo}},
+			&expr.Ct{Key: expr.CtKeySTATE, Register: 1},
+			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(8), Xor: []byte{0, 0, 0, 0}},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{0, 0, 0, 0}},
+			&expr.Ct{Key: expr.CtKeySTATUS, Register: 1},
+			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(0x20), Xor: []byte{0, 0, 0, 0}},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 0, 0, 0}},
+			&expr.Reject{Type: 1},
+		},
+		UserData: comment("http01-challenge-proxy: refuse tcp/" + port + " unless redirected from port 80"),
+	}}}
+}
+
 func TestDesired(t *testing.T) {
 	v6VIP := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 0x10}
 	v6VIP2 := [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 0x11}
@@ -92,6 +113,7 @@ func TestDesired(t *testing.T) {
 					Exprs:    concat(oifnameLo, ip4Daddr(192, 0, 2, 10), tcpDport80, redirectToPort(0x22, 0xb8)),
 					UserData: comment("http01-challenge-proxy: redirect 192.0.2.10 tcp/80 to :8888"),
 				}),
+				guardFor(0x22, 0xb8, "8888"),
 			}},
 		},
 		{
@@ -107,6 +129,7 @@ func TestDesired(t *testing.T) {
 					Exprs:    concat(oifnameLo, ip6Daddr(v6VIP), tcpDport80, redirectToPort(0x23, 0x28)),
 					UserData: comment("http01-challenge-proxy: redirect 2001:db8::10 tcp/80 to :9000"),
 				}),
+				guardFor(0x23, 0x28, "9000"),
 			}},
 		},
 		{
@@ -126,6 +149,7 @@ func TestDesired(t *testing.T) {
 					Rule{Exprs: concat(oifnameLo, ip4Daddr(192, 0, 2, 11), tcpDport80, redirectToPort(0x22, 0xb8)), UserData: comment("http01-challenge-proxy: redirect 192.0.2.11 tcp/80 to :8888")},
 					Rule{Exprs: concat(oifnameLo, ip6Daddr(v6VIP2), tcpDport80, redirectToPort(0x22, 0xb8)), UserData: comment("http01-challenge-proxy: redirect 2001:db8::11 tcp/80 to :8888")},
 				),
+				guardFor(0x22, 0xb8, "8888"),
 			}},
 		},
 	}
@@ -165,8 +189,9 @@ func TestDraining(t *testing.T) {
 	expect := Table{Present: true, Chains: []Chain{
 		chainWith("prerouting", unix.NF_INET_PRE_ROUTING, rule),
 		chainWith("output", unix.NF_INET_LOCAL_OUT, rule),
+		guardFor(0x22, 0xb8, "8888"),
 	}}
-	if diff := cmp.Diff(expect, Draining()); diff != "" {
+	if diff := cmp.Diff(expect, Draining(8888)); diff != "" {
 		t.Errorf("Draining() mismatch (-want +got):\n%s", diff)
 	}
 }

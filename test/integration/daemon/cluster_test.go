@@ -8,6 +8,7 @@ package daemon
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -237,6 +238,21 @@ func ourTablePresent(t *testing.T, ns *netns.Namespace) bool {
 		}
 	}
 	return false
+}
+
+// desiredRuleCounts is how many rules each chain of our table holds for the
+// default daemon arguments: one redirect per API VIP in each NAT chain, and
+// the guard of the listen port.
+var desiredRuleCounts = map[string]int{"prerouting": 2, "output": 2, "input": 1}
+
+// checkRuleCounts returns an error unless every chain of our table in ns
+// holds as many rules as desiredRuleCounts says, and no other chain exists.
+func checkRuleCounts(t *testing.T, ns *netns.Namespace) error {
+	t.Helper()
+	if counts := ruleCounts(t, ns); !maps.Equal(counts, desiredRuleCounts) {
+		return fmt.Errorf("rules per chain %v, want %v", counts, desiredRuleCounts)
+	}
+	return nil
 }
 
 // ruleCounts returns the number of rules in each chain of our table.

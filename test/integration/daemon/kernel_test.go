@@ -65,14 +65,14 @@ func TestKernelRoundTrip(t *testing.T) {
 	}
 
 	t.Run("draining table", func(t *testing.T) {
-		if err := kernel.Apply(rules.Draining()); err != nil {
+		if err := kernel.Apply(rules.Draining(8888)); err != nil {
 			t.Fatal(err)
 		}
 		got, err := kernel.Read()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diffs := rules.Diff(rules.Draining(), got); len(diffs) != 0 {
+		if diffs := rules.Diff(rules.Draining(8888), got); len(diffs) != 0 {
 			t.Errorf("read back differs: %v", rules.Details(diffs))
 		}
 	})

@@ -1,0 +1,106 @@
+//go:build integration
+
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
+)
+
+// TestProxyPortIsClosedToDirectConnections checks the guard chain: the proxy
+// listens on every address of the node, yet only connections that our
+// redirect sent there get through. Everything else is refused as if the port
+// were closed, while the redirect and the node's own probes keep working.
+func TestProxyPortIsClosedToDirectConnections(t *testing.T) {
+	logDuration(t)
+	c := newCluster(t)
+	p := c.startDaemon(t)
+
+	nodeIP4, nodeIP6 := nodeAddrs[0].Addr(), nodeAddrs[1].Addr()
+	for _, tc := range []struct {
+		name   string
+		from   *netns.Namespace
+		target netip.AddrPort
+	}{
+		{"node IPv4 address from a client", c.client, netip.AddrPortFrom(nodeIP4, 8888)},
+		{"node IPv6 address from a client", c.client, netip.AddrPortFrom(nodeIP6, 8888)},
+		{"API VIP on the proxy port from a client", c.client, netip.AddrPortFrom(apiVIP4, 8888)},
+		{"router (upstream) side", c.router, netip.AddrPortFrom(nodeIP4, 8888)},
+		{"loopback from the node itself", c.node, netip.MustParseAddrPort("127.0.0.1:8888")},
+		{"IPv6 loopback from the node itself", c.node, netip.MustParseAddrPort("[::1]:8888")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := dialRefused(tc.from, tc.target); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+
+	t.Run("the redirect still reaches the port", func(t *testing.T) {
+		for _, from := range []*netns.Namespace{c.client, c.node} {
+			for _, vip := range []netip.Addr{apiVIP4, apiVIP6} {
+				if err := challengeServed(from, vip)(); err != nil {
+					t.Errorf("challenge via %s from %s: %v", vip, from.Name, err)
+				}
+			}
+		}
+	})
+	t.Run("the node's own probes still work", func(t *testing.T) {
+		if err := readyz(c)(); err != nil {
+			t.Errorf("readyz: %v", err)
+		}
+	})
+	t.Run("nft shows the guard", func(t *testing.T) {
+		input := c.node.Exec(t, "nft", "list", "chain", "inet", ourTable, "input")
+		for _, expect := range []string{"type filter hook input priority filter", "tcp dport 8888 ct state new ct status ! dnat reject with tcp reset"} {
+			if !strings.Contains(input, expect) {
+				t.Errorf("input chain lacks %q:\n%s", expect, input)
+			}
+		}
+	})
+
+	// The control: the refusals above are the guard's doing. With the
+	// daemon stopped, so that it cannot repair anything, and the guard
+	// deleted, the wildcard listener accepts a direct connection; once the
+	// daemon runs again it puts the guard back.
+	t.Run("without the guard the port is open, and the guard is repaired", func(t *testing.T) {
+		direct := netip.AddrPortFrom(nodeIP4, 8888)
+		if err := p.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		c.node.Exec(t, "nft", "delete", "chain", "inet", ourTable, "input")
+		err := dialRefused(c.client, direct)
+		if err := p.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		if err == nil {
+			t.Fatal("direct connection refused without the guard: the refusals above prove nothing")
+		}
+		start := time.Now()
+		eventually(t, 5*time.Second, "guard repaired", func() error { return dialRefused(c.client, direct) })
+		t.Logf("guard back %v after the daemon resumed", time.Since(start).Round(time.Millisecond))
+	})
+}
+
+// dialRefused returns an error unless connecting from ns to target is
+// refused (answered with a TCP reset).
+func dialRefused(ns *netns.Namespace, target netip.AddrPort) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	conn, err := ns.DialContext(ctx, "tcp", target.String())
+	if err == nil {
+		conn.Close()
+		return errors.New("connected to " + target.String() + ", want it refused")
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return errors.New("connecting to " + target.String() + ": " + err.Error() + ", want connection refused")
+	}
+	return nil
+}
