@@ -30,7 +30,7 @@ INTEGRATION_PACKAGES := ./test/framework/... ./test/integration/...
 INTEGRATION_TIMEOUT ?= 30m
 
 # The README's test command: everything, from a fresh clone.
-test: test-unit test-integration
+test: test-unit test-integration test-e2e
 .PHONY: test
 
 tools:
@@ -41,6 +41,25 @@ test-integration: build tools
 	hack/ensure-packages.sh
 	go test -tags integration -count=1 -p 1 -timeout $(INTEGRATION_TIMEOUT) $(INTEGRATION_PACKAGES) $(GO_TEST_ARGS)
 .PHONY: test-integration
+
+# The end-to-end suite (test/e2e, driven by KUBECONFIG only) against a
+# local cluster of its own (instance e2e, beside a running demo), torn down
+# even when the tests fail. As root. E2E_ARGS are passed to go test.
+test-e2e:
+	hack/local-cluster/e2e.sh
+.PHONY: test-e2e
+
+# The README's first command: a simulated bare-metal cluster with the proxy
+# enabled and a certificate from a real ACME CA through it, left running.
+# As root.
+demo:
+	hack/demo.sh
+.PHONY: demo
+
+# Removes every process, network namespace and file make demo created.
+demo-down:
+	hack/demo-down.sh
+.PHONY: demo-down
 
 update-codegen:
 	hack/update-codegen.sh

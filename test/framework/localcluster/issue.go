@@ -461,7 +461,7 @@ func (r *IssueResult) Describe(t Topology) string {
 	fmt.Fprintf(&b, "\nThe challenge's path, with the evidence for each hop:\n")
 	fmt.Fprintf(&b, "  1. CA       Pebble (%s) resolved %s to %s, the API VIP, held by %s, and fetched http://%s/.well-known/acme-challenge/<token>\n",
 		r.CAAddress, r.Domain, r.APIVIP, holder, r.Domain)
-	if rules := r.vipRedirects(); len(rules) > 0 {
+	if rules := r.VIPRedirects(); len(rules) > 0 {
 		fmt.Fprintf(&b, "  2. redirect %s's nftables sent it to the proxy's port: %s\n", holder, strings.Join(rules, "; "))
 	} else {
 		fmt.Fprintf(&b, "  2. redirect (no redirect rule for %s found in %s's nftables)\n", r.APIVIP, holder)
@@ -481,9 +481,9 @@ func (r *IssueResult) Describe(t Topology) string {
 	return b.String()
 }
 
-// vipRedirects returns the prerouting redirect rules for the validated VIP,
-// without their comments.
-func (r *IssueResult) vipRedirects() []string {
+// VIPRedirects returns the holder's prerouting redirect rules for the
+// validated API VIP, without their comments.
+func (r *IssueResult) VIPRedirects() []string {
 	var out []string
 	for _, rule := range r.RedirectRules {
 		if !strings.Contains(rule, "daddr "+r.APIVIP.String()+" ") || strings.Contains(rule, "oifname") {

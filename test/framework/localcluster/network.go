@@ -230,8 +230,8 @@ func existingNamespaces(prefix string) ([]string, error) {
 	return names, nil
 }
 
-// namespacePIDs returns the pids of the processes in netns.
-func namespacePIDs(netns string) ([]int, error) {
+// NamespacePIDs returns the pids of the processes in netns.
+func NamespacePIDs(netns string) ([]int, error) {
 	out, err := ip("netns", "pids", netns)
 	if err != nil {
 		return nil, err
@@ -249,7 +249,7 @@ func namespacePIDs(netns string) ([]int, error) {
 // returns the pids it had to kill: everything should have been stopped
 // gracefully before.
 func deleteNamespace(netns string) ([]int, error) {
-	pids, err := namespacePIDs(netns)
+	pids, err := NamespacePIDs(netns)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +258,7 @@ func deleteNamespace(netns string) ([]int, error) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		left, err := namespacePIDs(netns)
+		left, err := NamespacePIDs(netns)
 		if err != nil {
 			return pids, err
 		}

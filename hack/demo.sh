@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# make demo: the HTTP-01 challenge proxy on a simulated bare-metal OpenShift
+# cluster, from a fresh clone, as root.
+#
+#   1. builds what is missing: the operator (make build), the pinned tools
+#      (hack/build-tools.sh), iproute2 and nftables;
+#   2. brings up the local cluster "demo" (hack/local-cluster/up.sh): a
+#      control plane on loopback, 3 control-plane nodes and 2 workers
+#      simulated by kwok, each control-plane node with a network namespace,
+#      the operator as a local process;
+#   3. enables the proxy as an admin would (kubectl patch);
+#   4. waits for the ClusterOperator and the config's Ready condition;
+#   5. gets a certificate for api.cluster.example.test from Pebble, an ACME
+#      CA in an "internet" namespace, with an HTTP-01 solver that only the
+#      router (the ingress VIP) can reach: the challenge must go through the
+#      API VIP, the nftables redirect and the proxy;
+#   6. prints what happened, and leaves the cluster running.
+#
+# make demo-down (hack/demo-down.sh) removes everything it created.
+set -euo pipefail
+
+# shellcheck source=hack/local-cluster/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/local-cluster/lib.sh"
+
+INSTANCE=demo
+DIR="$(localcluster::dir "${INSTANCE}")"
+KUBECONFIG="${DIR}/kubeconfig"
+export KUBECONFIG
+CONFIG=http01challengeproxies.config.openshift.io/cluster
+CLUSTER_OPERATOR=clusteroperator/http01-challenge-proxy
+WAIT_TIMEOUT=180s
+
+localcluster::require_root
+if localcluster::running "${INSTANCE}"; then
+  cat >&2 <<EOF
+A demo cluster is already running; this run changes nothing.
+  Use it:    export KUBECONFIG=${KUBECONFIG}
+  Remove it: make demo-down
+EOF
+  exit 1
+fi
+
+started=${SECONDS}
+localcluster::prepare
+
+# From here on a failure leaves the cluster up for inspection.
+cluster_up=""
+on_error() {
+  local status=$?
+  if [[ -n "${cluster_up}" ]]; then
+    cat >&2 <<EOF
+
+The demo failed (exit ${status}). The cluster is left running for inspection:
+  export KUBECONFIG=${KUBECONFIG}
+  logs: ${DIR}/logs (operator.log; pods/ holds the proxies' logs)
+make demo-down removes it.
+EOF
+  fi
+}
+trap on_error ERR
+
+localcluster::step "Bringing up the local cluster"
+"${LOCAL_CLUSTER_BIN}" up --instance="${INSTANCE}"
+cluster_up=1
+
+patch='{"spec":{"mode":"DefaultDeployment"}}'
+localcluster::step "Enabling the proxy, as an admin would: kubectl patch ${CONFIG} --type=merge -p '${patch}'"
+"${KUBECTL}" patch "${CONFIG}" --type=merge -p "${patch}"
+
+localcluster::step "Waiting for the ClusterOperator to roll the proxy out (Disabled=False, Available=True, Progressing=False) and the config to be Ready"
+"${KUBECTL}" wait "${CLUSTER_OPERATOR}" --timeout="${WAIT_TIMEOUT}" \
+  --for=jsonpath='{.status.conditions[?(@.type=="Disabled")].status}'=False
+"${KUBECTL}" wait "${CLUSTER_OPERATOR}" --timeout="${WAIT_TIMEOUT}" --for=condition=Available=True
+"${KUBECTL}" wait "${CLUSTER_OPERATOR}" --timeout="${WAIT_TIMEOUT}" --for=condition=Progressing=False
+"${KUBECTL}" wait "${CONFIG}" --timeout="${WAIT_TIMEOUT}" --for=condition=Ready=True
+
+localcluster::step "Getting a certificate for api.cluster.example.test from Pebble through the proxy"
+certificate="$("${LOCAL_CLUSTER_BIN}" issue --instance="${INSTANCE}")"
+
+cat <<EOF
+
+==============================================================================
+ Done in $((SECONDS - started))s. The proxy serves ACME HTTP-01 challenges for the API hostname.
+==============================================================================
+
+\$ oc get clusteroperator http01-challenge-proxy
+$("${KUBECTL}" get "${CLUSTER_OPERATOR}")
+$("${KUBECTL}" get "${CLUSTER_OPERATOR}" -o jsonpath='{range .status.conditions[*]}{.type}={.status} {end}')
+
+\$ oc get http01challengeproxies.config.openshift.io cluster -o wide
+$("${KUBECTL}" get "${CONFIG}" -o wide)
+$("${KUBECTL}" get "${CONFIG}" -o jsonpath='API VIPs {.status.apiServerVIPs} -> port {.status.internalPort} -> ingress VIPs {.status.ingressVIPs}; {.status.readyNodes}/{.status.desiredNodes} control-plane nodes ready')
+
+${certificate}
+
+The cluster keeps running:
+  export KUBECONFIG=${KUBECONFIG}
+  export PATH=${TOOLS_BIN_DIR}:\$PATH      # the pinned kubectl
+  kubectl get clusteroperator http01-challenge-proxy
+  kubectl -n openshift-http01-challenge-proxy get daemonset,pods -o wide
+  kubectl patch ${CONFIG} --type=merge -p '{"spec":{"mode":"CustomDeployment","customDeployment":{"internalPort":18888}}}'
+  ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} issue                      # get another certificate
+  ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} move-api-vip --to=master-1 # fail the API VIP over, then issue again
+  logs: ${DIR#"${REPO_ROOT}/"}/logs (operator.log; pods/ holds each proxy's log: kubectl logs needs a real kubelet)
+make demo-down removes everything.
+EOF

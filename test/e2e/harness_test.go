@@ -1,0 +1,145 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/rules"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/localcluster"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
+)
+
+// The tests of this file need the local cluster's namespaces and Pebble
+// (c.harness); TestHTTP01ChallengeProxy runs them only then.
+
+// testIssue gets a certificate through the proxy over each address family.
+func (c *cluster) testIssue(t *testing.T) {
+	t.Run("IPv4", func(t *testing.T) { c.issue(t, false) })
+	t.Run("IPv6", func(t *testing.T) { c.issue(t, true) })
+}
+
+// issue gets a certificate for the API hostname from Pebble and checks the
+// evidence that its challenge went through the proxy on the node holding
+// the API VIP: the router saw it come from that node, with the original
+// Host and the CA's address in X-Forwarded-For.
+func (c *cluster) issue(t *testing.T, ipv6 bool) *localcluster.IssueResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r, err := localcluster.Issue(ctx, c.harness, localcluster.IssueOptions{IPv6: ipv6})
+	if err != nil {
+		t.Fatalf("issuing a certificate for %s: %v", localcluster.APIHost, err)
+	}
+	t.Logf("\n%s", r.Describe(c.harness.Topology))
+
+	if !slices.Equal(r.Leaf.DNSNames, []string{localcluster.APIHost}) {
+		t.Errorf("the certificate is for %v, want %s", r.Leaf.DNSNames, localcluster.APIHost)
+	}
+	if len(r.RouterRequests) == 0 {
+		t.Fatal("the router received no challenge request")
+	}
+	// The proxy dials the ingress VIP from the node: its source is one of
+	// the node's addresses, or the API VIP, which the node holds too.
+	fromHolder := append(slices.Clone(r.VIPHolder.Addresses), c.harness.Topology.APIVIPs...)
+	for _, req := range r.RouterRequests {
+		host := strings.TrimSuffix(req.Host, ":80")
+		if host != localcluster.APIHost {
+			t.Errorf("the router got Host %q, want %s", req.Host, localcluster.APIHost)
+		}
+		if !slices.Contains(fromHolder, req.Remote.Addr()) {
+			t.Errorf("the router got a request from %s, not from %s, which holds the API VIP", req.Remote.Addr(), r.VIPHolder.Name)
+		}
+		if req.ForwardedFor != r.CAAddress.String() {
+			t.Errorf("the router got X-Forwarded-For %q, want the CA's address %s", req.ForwardedFor, r.CAAddress)
+		}
+	}
+	if r.ProxyForwarded < len(r.RouterRequests) {
+		t.Errorf("%s's proxy counted %d forwarded requests; the router received %d", r.VIPHolder.Name, r.ProxyForwarded, len(r.RouterRequests))
+	}
+	return r
+}
+
+// wantRedirect checks that the holder redirects the API VIP to target
+// (":<port>").
+func wantRedirect(t *testing.T, r *localcluster.IssueResult, target string) {
+	t.Helper()
+	for _, rule := range r.VIPRedirects() {
+		if strings.HasSuffix(rule, "redirect to "+target) {
+			return
+		}
+	}
+	t.Errorf("%s redirects %s with %q, want a redirect to %s", r.VIPHolder.Name, r.APIVIP, r.VIPRedirects(), target)
+}
+
+// testAPIVIPFailover moves the API VIP to another control-plane node, as
+// keepalived does when its holder fails, and gets a certificate again: the
+// proxy of the new holder must answer.
+func (c *cluster) testAPIVIPFailover(t *testing.T) {
+	topology := c.harness.Topology
+	from, err := localcluster.APIVIPHolder(topology)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := topology.ControlPlane()
+	to := nodes[(slices.IndexFunc(nodes, func(n localcluster.Node) bool { return n.Name == from.Name })+1)%len(nodes)]
+	t.Cleanup(func() {
+		if err := localcluster.MoveAPIVIP(topology, from.Name); err != nil {
+			t.Errorf("moving the API VIP back to %s: %v", from.Name, err)
+		}
+	})
+	if err := localcluster.MoveAPIVIP(topology, to.Name); err != nil {
+		t.Fatalf("moving the API VIP from %s to %s: %v", from.Name, to.Name, err)
+	}
+	r := c.issue(t, false)
+	if r.VIPHolder.Name != to.Name {
+		t.Errorf("the API VIP is on %s, want %s", r.VIPHolder.Name, to.Name)
+	}
+}
+
+// testDataPlaneGone checks the nodes once the proxy is disabled: no daemon
+// runs, their nftables tables are gone, and port 80 of the API VIP refuses
+// connections again.
+func (c *cluster) testDataPlaneGone(t *testing.T) {
+	topology := c.harness.Topology
+	for _, node := range topology.ControlPlane() {
+		eventually(t, rolloutTimeout, "no daemon runs on "+node.Name+" and its nftables table is gone", func(context.Context) error {
+			pids, err := localcluster.NamespacePIDs(node.Netns)
+			if err != nil {
+				return err
+			}
+			if len(pids) > 0 {
+				return fmt.Errorf("processes %v still run in %s", pids, node.Netns)
+			}
+			tables, err := localcluster.NftTables(node.Netns)
+			if err != nil {
+				return err
+			}
+			if slices.Contains(tables, "inet "+rules.TableName) {
+				return fmt.Errorf("table inet %s is still in %s", rules.TableName, node.Netns)
+			}
+			return nil
+		})
+	}
+	internet := &netns.Namespace{Name: topology.Internet.Netns}
+	for _, vip := range topology.APIVIPs {
+		address := netip.AddrPortFrom(vip, 80).String()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, err := internet.DialContext(ctx, "tcp", address)
+		cancel()
+		if err == nil {
+			conn.Close()
+			t.Errorf("%s still accepts connections from the internet", address)
+		} else if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("connecting to %s: %v, want connection refused (nothing listens on the node)", address, err)
+		}
+	}
+}
