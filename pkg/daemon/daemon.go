@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"sync"
@@ -32,8 +33,8 @@ const (
 	drainTimeout = 10 * time.Second
 	// auxShutdownTimeout bounds stopping the health and metrics servers.
 	auxShutdownTimeout = 2 * time.Second
-	// auxReadHeaderTimeout protects the loopback health and metrics servers
-	// from clients that never finish their headers.
+	// auxReadHeaderTimeout protects the loopback health server from clients
+	// that never finish their headers.
 	auxReadHeaderTimeout = 5 * time.Second
 )
 
@@ -47,6 +48,16 @@ func NewDaemonCommand() *cobra.Command {
 to each API VIP on port 80 to --listen-port with nftables, and serves a reverse
 proxy there that forwards GET/HEAD /.well-known/acme-challenge/<token> to an
 ingress VIP on port 80 and answers everything else with a 4xx.
+
+Its nftables table also resets connections made straight to --listen-port,
+so that the proxy is reachable only through the redirect.
+
+/metrics is served in plain HTTP on loopback by default. On any other address
+it is served only over TLS (1.2 or later) with client certificates: the
+serving pair and client CA bundle are read from --metrics-tls-cert-file,
+--metrics-tls-key-file and --metrics-client-ca-file (reloaded when they
+change; the daemon starts without them), and only certificates whose common
+name is in --metrics-allowed-clients may read.
 
 On SIGTERM or SIGINT it removes its nftables rules, drains connections, then
 deletes its table.`,
@@ -104,10 +115,7 @@ func Run(ctx context.Context, cfg Config) error {
 	health := newHealth(reconciler, cfg.ResyncInterval)
 
 	// Probes and metrics answer from the start (not ready yet).
-	aux, err := startAuxServers(map[string]auxServer{
-		"health":  {cfg.HealthAddress.String(), health.handler()},
-		"metrics": {cfg.MetricsAddress.String(), metricsMux(m)},
-	})
+	aux, err := startAuxServers(newHealthServer(cfg.HealthAddress, health.handler()), metrics.NewServer(cfg.Metrics, m))
 	if err != nil {
 		return err
 	}
@@ -185,36 +193,24 @@ func drain(server *http.Server) error {
 	return nil
 }
 
-func metricsMux(m *metrics.Metrics) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Handler())
-	return mux
+// auxServer is a server that runs beside the proxy: health or metrics.
+type auxServer interface {
+	Start() error
+	Shutdown(context.Context) error
 }
 
-type auxServer struct {
-	address string
-	handler http.Handler
-}
-
-type auxServers []*http.Server
+type auxServers []auxServer
 
 // startAuxServers starts the health and metrics servers. A port that is
 // taken fails start-up rather than leaving the daemon half-observable.
-func startAuxServers(servers map[string]auxServer) (auxServers, error) {
+func startAuxServers(servers ...auxServer) (auxServers, error) {
 	var started auxServers
-	for name, s := range servers {
-		ln, err := net.Listen("tcp", s.address)
-		if err != nil {
+	for _, s := range servers {
+		if err := s.Start(); err != nil {
 			started.shutdown()
-			return nil, fmt.Errorf("listening for %s on %s: %w", name, s.address, err)
+			return nil, err
 		}
-		server := &http.Server{Handler: s.handler, ReadHeaderTimeout: auxReadHeaderTimeout, ErrorLog: klog.NewStandardLogger("WARNING")}
-		go func() {
-			if err := server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				klog.ErrorS(err, "Server stopped", "server", name, "address", s.address)
-			}
-		}()
-		started = append(started, server)
+		started = append(started, s)
 	}
 	return started, nil
 }
@@ -226,3 +222,33 @@ func (s auxServers) shutdown() {
 		_ = server.Shutdown(ctx)
 	}
 }
+
+// healthServer serves the kubelet's probes over plain HTTP on the node's
+// loopback, where the kubelet probes a host-network pod.
+type healthServer struct {
+	address netip.AddrPort
+	server  *http.Server
+}
+
+func newHealthServer(address netip.AddrPort, handler http.Handler) *healthServer {
+	return &healthServer{address: address, server: &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: auxReadHeaderTimeout,
+		ErrorLog:          klog.NewStandardLogger("WARNING"),
+	}}
+}
+
+func (h *healthServer) Start() error {
+	ln, err := net.Listen("tcp", h.address.String())
+	if err != nil {
+		return fmt.Errorf("listening for health on %s: %w", h.address, err)
+	}
+	go func() {
+		if err := h.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			klog.ErrorS(err, "Health server stopped", "address", h.address)
+		}
+	}()
+	return nil
+}
+
+func (h *healthServer) Shutdown(ctx context.Context) error { return h.server.Shutdown(ctx) }

@@ -17,15 +17,19 @@ func TestDaemonCommandFlags(t *testing.T) {
 		t.Errorf("Use = %q", cmd.Use)
 	}
 	expectDefaults := map[string]string{
-		"api-vips":               "[]",
-		"ingress-vips":           "[]",
-		"listen-port":            "8888",
-		"health-listen-address":  "127.0.0.1:9448",
-		"metrics-listen-address": "127.0.0.1:9449",
-		"resync-interval":        "30s",
-		"max-connections":        "256",
-		"v":                      "0",
-		"vmodule":                "",
+		"api-vips":                "[]",
+		"ingress-vips":            "[]",
+		"listen-port":             "8888",
+		"health-listen-address":   "127.0.0.1:9448",
+		"metrics-listen-address":  "127.0.0.1:9449",
+		"metrics-tls-cert-file":   "",
+		"metrics-tls-key-file":    "",
+		"metrics-client-ca-file":  "",
+		"metrics-allowed-clients": "[system:serviceaccount:openshift-monitoring:prometheus-k8s]",
+		"resync-interval":         "30s",
+		"max-connections":         "256",
+		"v":                       "0",
+		"vmodule":                 "",
 	}
 	for name, expect := range expectDefaults {
 		f := cmd.Flags().Lookup(name)

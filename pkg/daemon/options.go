@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/metrics"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/proxy"
 )
 
@@ -30,23 +31,28 @@ const (
 
 // Options are the daemon's command-line flags as given.
 type Options struct {
-	APIVIPs              []string
-	IngressVIPs          []string
-	ListenPort           int
-	HealthListenAddress  string
-	MetricsListenAddress string
-	ResyncInterval       time.Duration
-	MaxConnections       int
+	APIVIPs               []string
+	IngressVIPs           []string
+	ListenPort            int
+	HealthListenAddress   string
+	MetricsListenAddress  string
+	MetricsTLSCertFile    string
+	MetricsTLSKeyFile     string
+	MetricsClientCAFile   string
+	MetricsAllowedClients []string
+	ResyncInterval        time.Duration
+	MaxConnections        int
 }
 
 // NewOptions returns the options with their defaults.
 func NewOptions() *Options {
 	return &Options{
-		ListenPort:           DefaultListenPort,
-		HealthListenAddress:  DefaultHealthListenAddress,
-		MetricsListenAddress: DefaultMetricsListenAddress,
-		ResyncInterval:       DefaultResyncInterval,
-		MaxConnections:       proxy.DefaultMaxConnections,
+		ListenPort:            DefaultListenPort,
+		HealthListenAddress:   DefaultHealthListenAddress,
+		MetricsListenAddress:  DefaultMetricsListenAddress,
+		MetricsAllowedClients: []string{metrics.DefaultAllowedClient},
+		ResyncInterval:        DefaultResyncInterval,
+		MaxConnections:        proxy.DefaultMaxConnections,
 	}
 }
 
@@ -61,7 +67,15 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.HealthListenAddress, "health-listen-address", o.HealthListenAddress,
 		"IP:port serving /healthz (liveness) and /readyz (readiness).")
 	fs.StringVar(&o.MetricsListenAddress, "metrics-listen-address", o.MetricsListenAddress,
-		"Loopback IP:port serving Prometheus /metrics over plain HTTP.")
+		"IP:port serving Prometheus /metrics. Plain HTTP on a loopback address; any other address requires the three --metrics-*-file flags.")
+	fs.StringVar(&o.MetricsTLSCertFile, "metrics-tls-cert-file", o.MetricsTLSCertFile,
+		"PEM serving certificate (chain) for /metrics, e.g. tls.crt of the service-ca Secret. Reloaded when it changes.")
+	fs.StringVar(&o.MetricsTLSKeyFile, "metrics-tls-key-file", o.MetricsTLSKeyFile,
+		"PEM private key of --metrics-tls-cert-file, e.g. tls.key of the service-ca Secret. Reloaded when it changes.")
+	fs.StringVar(&o.MetricsClientCAFile, "metrics-client-ca-file", o.MetricsClientCAFile,
+		"PEM CA bundle that /metrics clients' certificates must chain to, e.g. client-ca-file of kube-system/extension-apiserver-authentication. Reloaded when it changes.")
+	fs.StringSliceVar(&o.MetricsAllowedClients, "metrics-allowed-clients", o.MetricsAllowedClients,
+		"Common names of the client certificates allowed to read /metrics over TLS (comma-separated); others get 403.")
 	fs.DurationVar(&o.ResyncInterval, "resync-interval", o.ResyncInterval,
 		"How often the nftables rules are compared with the desired ones even without a netlink event (1s-1h).")
 	fs.IntVar(&o.MaxConnections, "max-connections", o.MaxConnections,
@@ -74,7 +88,7 @@ type Config struct {
 	IngressVIPs    []netip.Addr
 	ListenPort     uint16
 	HealthAddress  netip.AddrPort
-	MetricsAddress netip.AddrPort
+	Metrics        metrics.ServerConfig
 	ResyncInterval time.Duration
 	MaxConnections int
 }
@@ -110,22 +124,18 @@ func (o *Options) Config() (Config, error) {
 	if err != nil {
 		flagError("health-listen-address", "%v", err)
 	}
-	metrics, err := parseListenAddress(o.MetricsListenAddress)
-	if err != nil {
-		flagError("metrics-listen-address", "%v", err)
-	} else if !metrics.Addr().IsLoopback() {
-		// Metrics are served without TLS or authorization for now.
-		flagError("metrics-listen-address", "%s is not a loopback address", metrics.Addr())
-	}
+	metricsServer, metricsErrs := o.metricsConfig()
+	errs = append(errs, metricsErrs...)
+	metricsAddress := metricsServer.Address
 	// The proxy listens on every address, so it shares a port with nothing.
 	if health.IsValid() && int(health.Port()) == o.ListenPort {
 		flagError("health-listen-address", "port %d is the listen port", health.Port())
 	}
-	if metrics.IsValid() && int(metrics.Port()) == o.ListenPort {
-		flagError("metrics-listen-address", "port %d is the listen port", metrics.Port())
+	if metricsAddress.IsValid() && int(metricsAddress.Port()) == o.ListenPort {
+		flagError("metrics-listen-address", "port %d is the listen port", metricsAddress.Port())
 	}
-	if health.IsValid() && metrics.IsValid() && health.Port() == metrics.Port() {
-		flagError("metrics-listen-address", "port %d is also the health port", metrics.Port())
+	if health.IsValid() && metricsAddress.IsValid() && health.Port() == metricsAddress.Port() {
+		flagError("metrics-listen-address", "port %d is also the health port", metricsAddress.Port())
 	}
 
 	if o.ResyncInterval < minResyncInterval || o.ResyncInterval > maxResyncInterval {
@@ -143,10 +153,86 @@ func (o *Options) Config() (Config, error) {
 		IngressVIPs:    ingressVIPs,
 		ListenPort:     uint16(o.ListenPort),
 		HealthAddress:  health,
-		MetricsAddress: metrics,
+		Metrics:        metricsServer,
 		ResyncInterval: o.ResyncInterval,
 		MaxConnections: o.MaxConnections,
 	}, nil
+}
+
+// metricsConfig validates the metrics flags. Plain HTTP is allowed on
+// loopback only: off the node's loopback, metrics are readable by whoever
+// reaches the address, so TLS with client certificates is then required.
+func (o *Options) metricsConfig() (metrics.ServerConfig, []error) {
+	var errs []error
+	address, err := parseListenAddress(o.MetricsListenAddress)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--metrics-listen-address: %v", err))
+	}
+	tlsFiles, given, err := o.metricsTLSFiles()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	allowed, allowedErr := parseAllowedClients(o.MetricsAllowedClients)
+	if allowedErr != nil {
+		errs = append(errs, fmt.Errorf("--metrics-allowed-clients: %v", allowedErr))
+	}
+	if address.IsValid() && !address.Addr().IsLoopback() && !given {
+		errs = append(errs, fmt.Errorf("--metrics-listen-address: %s is not a loopback address, and metrics off loopback are served "+
+			"only over TLS with client certificates: set --metrics-tls-cert-file, --metrics-tls-key-file and --metrics-client-ca-file", address.Addr()))
+	}
+	if given && len(allowed) == 0 && allowedErr == nil {
+		errs = append(errs, errors.New("--metrics-allowed-clients: at least one common name is required with TLS, or no client could read the metrics"))
+	}
+	config := metrics.ServerConfig{Address: address}
+	if given {
+		config.TLS = &metrics.TLSConfig{Files: tlsFiles, AllowedClients: allowed}
+	}
+	return config, errs
+}
+
+// metricsTLSFiles returns the TLS files and whether they were given: all
+// three, or none. Their existence is not checked: the Secret and ConfigMap
+// they come from may be mounted after the daemon starts.
+func (o *Options) metricsTLSFiles() (metrics.TLSFiles, bool, error) {
+	files := metrics.TLSFiles{
+		CertFile:     strings.TrimSpace(o.MetricsTLSCertFile),
+		KeyFile:      strings.TrimSpace(o.MetricsTLSKeyFile),
+		ClientCAFile: strings.TrimSpace(o.MetricsClientCAFile),
+	}
+	var missing []string
+	for _, f := range []struct{ flag, value string }{
+		{"--metrics-tls-cert-file", files.CertFile},
+		{"--metrics-tls-key-file", files.KeyFile},
+		{"--metrics-client-ca-file", files.ClientCAFile},
+	} {
+		if f.value == "" {
+			missing = append(missing, f.flag)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return files, true, nil
+	case 3:
+		return metrics.TLSFiles{}, false, nil
+	}
+	return metrics.TLSFiles{}, false, fmt.Errorf("%s: required too: metrics TLS needs the serving certificate, its key and the client CA bundle",
+		strings.Join(missing, ", "))
+}
+
+// parseAllowedClients trims and checks the allowed common names.
+func parseAllowedClients(values []string) ([]string, error) {
+	var names []string
+	for _, value := range values {
+		name := strings.TrimSpace(value)
+		switch {
+		case name == "":
+			return nil, errors.New("an empty common name would match no certificate")
+		case slices.Contains(names, name):
+			return nil, fmt.Errorf("%q is listed twice", name)
+		}
+		names = append(names, name)
+	}
+	return names, nil
 }
 
 // parseVIPs parses a VIP list, refusing what could never be a VIP and what

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/metrics"
 )
 
 func TestOptionsConfig(t *testing.T) {
@@ -58,7 +60,54 @@ func TestOptionsConfig(t *testing.T) {
 		{name: "health without port", change: func(o *Options) { o.HealthListenAddress = "127.0.0.1" }, expectErrors: []string{`--health-listen-address: "127.0.0.1" is not an IP:port`}},
 		{name: "health port 0", change: func(o *Options) { o.HealthListenAddress = "127.0.0.1:0" }, expectErrors: []string{"has no port"}},
 		{name: "health host name", change: func(o *Options) { o.HealthListenAddress = "localhost:9448" }, expectErrors: []string{"is not an IP:port"}},
-		{name: "metrics off loopback", change: func(o *Options) { o.MetricsListenAddress = "0.0.0.0:9449" }, expectErrors: []string{"--metrics-listen-address: 0.0.0.0 is not a loopback address"}},
+		{
+			name:   "metrics off loopback without TLS",
+			change: func(o *Options) { o.MetricsListenAddress = "0.0.0.0:9449" },
+			expectErrors: []string{"--metrics-listen-address: 0.0.0.0 is not a loopback address",
+				"set --metrics-tls-cert-file, --metrics-tls-key-file and --metrics-client-ca-file"},
+		},
+		{
+			name:         "metrics on the node IP without TLS",
+			change:       func(o *Options) { o.MetricsListenAddress = "[2001:db8::11]:9449" },
+			expectErrors: []string{"--metrics-listen-address: 2001:db8::11 is not a loopback address"},
+		},
+		{name: "metrics off loopback with TLS", change: func(o *Options) { withMetricsTLS(o); o.MetricsListenAddress = "0.0.0.0:9449" }},
+		{name: "metrics on loopback with TLS", change: withMetricsTLS},
+		{
+			name: "metrics TLS without the client CA",
+			change: func(o *Options) {
+				withMetricsTLS(o)
+				o.MetricsListenAddress = "0.0.0.0:9449"
+				o.MetricsClientCAFile = " "
+			},
+			expectErrors: []string{"--metrics-client-ca-file: required too", "--metrics-listen-address: 0.0.0.0 is not a loopback address"},
+		},
+		{
+			name:         "metrics TLS certificate without its key",
+			change:       func(o *Options) { o.MetricsTLSCertFile = "/tls/tls.crt" },
+			expectErrors: []string{"--metrics-tls-key-file, --metrics-client-ca-file: required too"},
+		},
+		{
+			name:         "metrics client CA alone",
+			change:       func(o *Options) { o.MetricsClientCAFile = "/ca/client-ca-file" },
+			expectErrors: []string{"--metrics-tls-cert-file, --metrics-tls-key-file: required too"},
+		},
+		{
+			name:         "no allowed metrics client with TLS",
+			change:       func(o *Options) { withMetricsTLS(o); o.MetricsAllowedClients = nil },
+			expectErrors: []string{"--metrics-allowed-clients: at least one common name is required with TLS"},
+		},
+		{name: "no allowed metrics client without TLS is fine", change: func(o *Options) { o.MetricsAllowedClients = nil }},
+		{
+			name:         "empty allowed metrics client",
+			change:       func(o *Options) { withMetricsTLS(o); o.MetricsAllowedClients = []string{"a", " "} },
+			expectErrors: []string{"--metrics-allowed-clients: an empty common name would match no certificate"},
+		},
+		{
+			name:         "allowed metrics client listed twice",
+			change:       func(o *Options) { withMetricsTLS(o); o.MetricsAllowedClients = []string{"a", " a"} },
+			expectErrors: []string{`--metrics-allowed-clients: "a" is listed twice`},
+		},
 		{name: "health on the listen port", change: func(o *Options) { o.HealthListenAddress = "127.0.0.1:8888" }, expectErrors: []string{"--health-listen-address: port 8888 is the listen port"}},
 		{name: "metrics on the listen port", change: func(o *Options) { o.ListenPort = 9449 }, expectErrors: []string{"--metrics-listen-address: port 9449 is the listen port"}},
 		{name: "health and metrics on one port", change: func(o *Options) { o.MetricsListenAddress = "127.0.0.1:9448" }, expectErrors: []string{"port 9448 is also the health port"}},
@@ -101,6 +150,10 @@ func TestOptionsConfig(t *testing.T) {
 	}
 }
 
+func withMetricsTLS(o *Options) {
+	o.MetricsTLSCertFile, o.MetricsTLSKeyFile, o.MetricsClientCAFile = "/tls/tls.crt", "/tls/tls.key", "/ca/client-ca-file"
+}
+
 func TestConfigFromDefaults(t *testing.T) {
 	o := NewOptions()
 	o.APIVIPs = []string{"192.0.2.10"}
@@ -114,11 +167,39 @@ func TestConfigFromDefaults(t *testing.T) {
 		IngressVIPs:    []netip.Addr{netip.MustParseAddr("2001:db8::20")},
 		ListenPort:     8888,
 		HealthAddress:  netip.MustParseAddrPort("127.0.0.1:9448"),
-		MetricsAddress: netip.MustParseAddrPort("127.0.0.1:9449"),
+		Metrics:        metrics.ServerConfig{Address: netip.MustParseAddrPort("127.0.0.1:9449")},
 		ResyncInterval: 30 * time.Second,
 		MaxConnections: 256,
 	}
 	if !reflect.DeepEqual(cfg, expect) {
 		t.Errorf("Config() =\n  %+v\nwant\n  %+v", cfg, expect)
+	}
+}
+
+// TestConfigWithMetricsTLS checks what the operator renders for a cluster:
+// metrics on every address, over TLS, for Prometheus only.
+func TestConfigWithMetricsTLS(t *testing.T) {
+	o := NewOptions()
+	o.APIVIPs, o.IngressVIPs = []string{"192.0.2.10"}, []string{"192.0.2.20"}
+	o.MetricsListenAddress = "0.0.0.0:9449"
+	o.MetricsTLSCertFile, o.MetricsTLSKeyFile = " /etc/metrics-tls/tls.crt", "/etc/metrics-tls/tls.key"
+	o.MetricsClientCAFile = "/etc/metrics-client-ca/client-ca-file"
+	cfg, err := o.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := metrics.ServerConfig{
+		Address: netip.MustParseAddrPort("0.0.0.0:9449"),
+		TLS: &metrics.TLSConfig{
+			Files: metrics.TLSFiles{
+				CertFile:     "/etc/metrics-tls/tls.crt",
+				KeyFile:      "/etc/metrics-tls/tls.key",
+				ClientCAFile: "/etc/metrics-client-ca/client-ca-file",
+			},
+			AllowedClients: []string{"system:serviceaccount:openshift-monitoring:prometheus-k8s"},
+		},
+	}
+	if !reflect.DeepEqual(cfg.Metrics, expect) {
+		t.Errorf("Config().Metrics =\n  %+v\nwant\n  %+v", cfg.Metrics, expect)
 	}
 }

@@ -1,0 +1,248 @@
+package metrics
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/klog/v2"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/proxy"
+)
+
+// DefaultAllowedClient is the common name in the client certificate that
+// OpenShift's platform Prometheus scrapes with (the Secret
+// openshift-monitoring/metrics-client-certs, mounted in Prometheus at
+// /etc/prometheus/secrets/metrics-client-certs).
+const DefaultAllowedClient = "system:serviceaccount:openshift-monitoring:prometheus-k8s"
+
+// Server limits. Prometheus scrapes every 30s or so, from two replicas, and
+// keeps its connection open in between; anything beyond that is not a
+// scraper, so every limit can be small.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 10 * time.Second
+	// idleTimeout outlasts the usual 30s scrape interval, so that a scraper
+	// reuses its connection instead of paying for a handshake each time.
+	idleTimeout    = 90 * time.Second
+	maxHeaderBytes = 8 << 10
+	// maxConnections bounds what connection floods to a port reachable from
+	// the network can hold: handshakes cost CPU and memory.
+	maxConnections = 32
+	// recheckInterval is how often the TLS files are checked even without a
+	// scrape, so that the log tells soon after start whether they are there.
+	recheckInterval = 30 * time.Second
+	// minTLSVersion follows the OpenShift "Intermediate" TLS profile's
+	// minimum.
+	minTLSVersion = tls.VersionTLS12
+)
+
+// ServerConfig configures NewServer.
+type ServerConfig struct {
+	Address netip.AddrPort
+	// TLS, when set, makes the server HTTPS with client certificates. Without
+	// it the server speaks plain HTTP with no authorization, which the
+	// daemon's options allow on a loopback address only.
+	TLS *TLSConfig
+}
+
+// TLSConfig is the metrics server's TLS and authorization.
+type TLSConfig struct {
+	Files TLSFiles
+	// AllowedClients are the common names of the client certificates that
+	// may read the metrics. The client CA bundle signs client certificates
+	// for every user and component of the cluster (kubelets, admins), so
+	// verifying a certificate proves who the client is, not that it may read.
+	AllowedClients []string
+}
+
+// Server serves the metrics: GET /metrics, and nothing else.
+type Server struct {
+	config      ServerConfig
+	server      *http.Server
+	credentials *credentialReloader // nil without TLS
+	address     net.Addr            // set by Start
+
+	stopRecheck context.CancelFunc
+	rechecking  sync.WaitGroup
+}
+
+// NewServer returns a server for m's registry. Start starts it.
+func NewServer(config ServerConfig, m *Metrics) *Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	s := &Server{
+		config: config,
+		server: &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			WriteTimeout:      writeTimeout,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          log.New(serverErrorLog{}, "", 0),
+			// HTTP/1.1 only: Prometheus needs nothing else, and HTTP/2
+			// would add its own attack surface to a port on the network.
+			TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		},
+	}
+	if config.TLS != nil {
+		s.credentials = newCredentialReloader(config.TLS.Files)
+		s.server.Handler = authorizeClients(config.TLS.AllowedClients, mux)
+	}
+	return s
+}
+
+// Start listens and serves in the background. A port that is taken is an
+// error; TLS files that are missing or broken are not: the server logs why,
+// fails handshakes, and picks the files up as soon as they can be loaded,
+// because the Secret holding them can appear after the pod starts.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.config.Address.String())
+	if err != nil {
+		return fmt.Errorf("listening for metrics on %s: %w", s.config.Address, err)
+	}
+	s.address = ln.Addr()
+	ln = newLimitListener(ln, maxConnections)
+	scheme := "http"
+	if s.credentials != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, s.tlsConfig())
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopRecheck = cancel
+		s.rechecking.Add(1)
+		go func() { defer s.rechecking.Done(); s.recheckCredentials(ctx) }()
+	}
+	go func() {
+		if err := s.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			klog.ErrorS(err, "Metrics server stopped", "address", s.config.Address)
+		}
+	}()
+	klog.InfoS("Serving metrics", "url", scheme+"://"+s.address.String()+"/metrics", "allowedClients", s.allowedClients())
+	return nil
+}
+
+// Addr is the address the server listens on, once started.
+func (s *Server) Addr() net.Addr { return s.address }
+
+// Shutdown stops the server.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.stopRecheck != nil {
+		s.stopRecheck()
+		s.rechecking.Wait()
+	}
+	return s.server.Shutdown(ctx)
+}
+
+func (s *Server) allowedClients() []string {
+	if s.config.TLS == nil {
+		return nil
+	}
+	return s.config.TLS.AllowedClients
+}
+
+// recheckCredentials loads the TLS files at once and then periodically, for
+// the log: handshakes reload them by themselves.
+func (s *Server) recheckCredentials(ctx context.Context) {
+	ticker := time.NewTicker(recheckInterval)
+	defer ticker.Stop()
+	for {
+		_, _ = s.credentials.get()
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// tlsConfig asks for the credentials on every handshake, which is what makes
+// rotations of the serving certificate and of the client CAs take effect
+// without a restart.
+func (s *Server) tlsConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: minTLSVersion,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			creds, err := s.credentials.get()
+			if err != nil {
+				return nil, err
+			}
+			return serverTLSConfig(creds), nil
+		},
+	}
+}
+
+// serverTLSConfig is the TLS configuration of one handshake: our certificate,
+// and a client certificate required and verified against the client CAs.
+// Go's default cipher suites for TLS 1.2 are all ECDHE with AEAD or CBC-SHA
+// from the Intermediate profile; TLS 1.3 suites are not configurable.
+func serverTLSConfig(creds *credentials) *tls.Config {
+	return &tls.Config{
+		MinVersion:   minTLSVersion,
+		Certificates: []tls.Certificate{creds.certificate},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    creds.clientCAs,
+		NextProtos:   []string{"http/1.1"},
+	}
+}
+
+// authorizeClients serves next only to clients whose verified certificate
+// has one of the allowed common names, and answers 403 to every other
+// request, whatever its path, so that an unauthorized client learns nothing.
+func authorizeClients(allowed []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, verified := verifiedClientName(r.TLS)
+		if !verified || !slices.Contains(allowed, name) {
+			klog.V(2).InfoS("Refused a metrics request", "client", r.RemoteAddr, "commonName", name, "verified", verified)
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// verifiedClientName returns the common name of the client certificate that
+// the handshake verified against the client CAs. Only a verified chain
+// counts: PeerCertificates alone is whatever the client sent.
+func verifiedClientName(state *tls.ConnectionState) (string, bool) {
+	if state == nil || len(state.VerifiedChains) == 0 || len(state.VerifiedChains[0]) == 0 {
+		return "", false
+	}
+	return state.VerifiedChains[0][0].Subject.CommonName, true
+}
+
+// newLimitListener caps concurrent connections with the proxy's limiter,
+// without counting them as proxy connections.
+func newLimitListener(ln net.Listener, max int) net.Listener {
+	return proxy.NewLimitListener(ln, max, uncountedConnections{})
+}
+
+type uncountedConnections struct{}
+
+func (uncountedConnections) ConnectionOpened() {}
+func (uncountedConnections) ConnectionClosed() {}
+
+// serverErrorLog sends net/http's server errors to klog. Failed handshakes
+// are logged only at -v=2: the port is reachable from the network, and every
+// port scan would otherwise leave a warning.
+type serverErrorLog struct{}
+
+func (serverErrorLog) Write(p []byte) (int, error) {
+	line := strings.TrimSuffix(string(p), "\n")
+	if strings.HasPrefix(line, "http: TLS handshake error") {
+		klog.V(2).InfoS("Metrics TLS handshake failed", "detail", line)
+	} else {
+		klog.Warning(line)
+	}
+	return len(p), nil
+}
