@@ -31,6 +31,8 @@ type Request struct {
 	Host             string
 	ContentLength    int64
 	TransferEncoding []string
+	// Upgrade is the Upgrade header: the request asks to switch protocols.
+	Upgrade string
 }
 
 // RequestFrom extracts the classifier's input from an incoming request.
@@ -41,6 +43,7 @@ func RequestFrom(r *http.Request) Request {
 		Host:             r.Host,
 		ContentLength:    r.ContentLength,
 		TransferEncoding: r.TransferEncoding,
+		Upgrade:          r.Header.Get("Upgrade"),
 	}
 }
 
@@ -48,16 +51,17 @@ func RequestFrom(r *http.Request) Request {
 type Reason string
 
 const (
-	MethodNotAllowed Reason = "method_not_allowed"
-	BodyNotAllowed   Reason = "body_not_allowed"
-	MissingHost      Reason = "missing_host"
-	AbsoluteForm     Reason = "absolute_form"
-	InvalidTarget    Reason = "invalid_target"
-	QueryNotAllowed  Reason = "query_not_allowed"
-	EncodedPath      Reason = "encoded_path"
-	PathTraversal    Reason = "path_traversal"
-	NotFound         Reason = "not_found"
-	InvalidToken     Reason = "invalid_token"
+	MethodNotAllowed  Reason = "method_not_allowed"
+	BodyNotAllowed    Reason = "body_not_allowed"
+	UpgradeNotAllowed Reason = "upgrade_not_allowed"
+	MissingHost       Reason = "missing_host"
+	AbsoluteForm      Reason = "absolute_form"
+	InvalidTarget     Reason = "invalid_target"
+	QueryNotAllowed   Reason = "query_not_allowed"
+	EncodedPath       Reason = "encoded_path"
+	PathTraversal     Reason = "path_traversal"
+	NotFound          Reason = "not_found"
+	InvalidToken      Reason = "invalid_token"
 )
 
 // rejections maps each reason to its status and the short plain-text
@@ -68,7 +72,11 @@ var rejections = map[Reason]struct {
 }{
 	MethodNotAllowed: {http.StatusMethodNotAllowed, "only GET and HEAD are served here"},
 	BodyNotAllowed:   {http.StatusBadRequest, "an ACME challenge request has no body"},
-	MissingHost:      {http.StatusBadRequest, "missing Host header"},
+	// httputil.ReverseProxy forwards an upgrade and, if the upstream
+	// agrees with a 101, splices the two connections: from then on bytes
+	// flow unfiltered. A validator never asks for one.
+	UpgradeNotAllowed: {http.StatusBadRequest, "protocol upgrades are not accepted"},
+	MissingHost:       {http.StatusBadRequest, "missing Host header"},
 	// Go's server replaces Host with the authority of an absolute-form
 	// target (RFC 9112 section 3.2.2), so a mismatch between the two cannot
 	// be seen here. Validators send origin-form; absolute-form is how
@@ -100,7 +108,7 @@ func (d Decision) Forward() bool { return d.Reject == "" }
 
 // Classify decides whether a request is an ACME HTTP-01 challenge request:
 // GET or HEAD of exactly /.well-known/acme-challenge/<token>, no query, no
-// body. It is pure and cheap: it runs on every request that reaches the port,
+// body, no protocol upgrade. It is pure and cheap: it runs on every request that reaches the port,
 // hostile or not, before anything is dialled.
 func Classify(r Request) Decision {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -108,6 +116,9 @@ func Classify(r Request) Decision {
 	}
 	if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
 		return reject(BodyNotAllowed)
+	}
+	if r.Upgrade != "" {
+		return reject(UpgradeNotAllowed)
 	}
 	if r.Host == "" {
 		return reject(MissingHost)

@@ -46,6 +46,10 @@ func TestClassify(t *testing.T) {
 		{name: "GET with a body", request: Request{Method: http.MethodGet, Target: challenge, Host: "h", ContentLength: 5}, expect: BodyNotAllowed},
 		{name: "GET chunked", request: Request{Method: http.MethodGet, Target: challenge, Host: "h", ContentLength: -1, TransferEncoding: []string{"chunked"}}, expect: BodyNotAllowed},
 
+		// Protocol upgrades.
+		{name: "websocket upgrade", request: Request{Method: http.MethodGet, Target: challenge, Host: "h", Upgrade: "websocket"}, expect: UpgradeNotAllowed},
+		{name: "h2c upgrade", request: Request{Method: http.MethodGet, Target: challenge, Host: "h", Upgrade: "h2c"}, expect: UpgradeNotAllowed},
+
 		// Host and target forms.
 		{name: "no Host (HTTP/1.0)", request: Request{Method: http.MethodGet, Target: challenge}, expect: MissingHost},
 		{name: "absolute-form, same host", request: getRequest("http://api.cluster.example.test" + challenge), expect: AbsoluteForm},
@@ -137,24 +141,26 @@ func FuzzClassify(f *testing.F) {
 		method, target, host string
 		contentLength        int64
 		transferEncoding     string
+		upgrade              string
 	}{
-		{"GET", ChallengePathPrefix + certManagerToken, "api.cluster.example.test", 0, ""},
-		{"HEAD", ChallengePathPrefix + strings.Repeat("a", 16), "h", 0, ""},
-		{"GET", ChallengePathPrefix + "%2e%2e/%2e%2e/etc/passwd", "h", 0, ""},
-		{"GET", ChallengePathPrefix + "../" + certManagerToken, "h", 0, ""},
-		{"GET", "http://evil.example" + ChallengePathPrefix + certManagerToken, "h", 0, ""},
-		{"CONNECT", "evil.example:443", "evil.example:443", 0, ""},
-		{"POST", ChallengePathPrefix + certManagerToken, "h", 10, ""},
-		{"GET", ChallengePathPrefix + certManagerToken, "h", -1, "chunked"},
-		{"GET", ChallengePathPrefix + certManagerToken + "?a=b", "h", 0, ""},
-		{"GET", "*", "", 0, ""},
-		{"GET", ChallengePathPrefix + "\\..\\x", "h", 0, ""},
+		{"GET", ChallengePathPrefix + certManagerToken, "api.cluster.example.test", 0, "", ""},
+		{"HEAD", ChallengePathPrefix + strings.Repeat("a", 16), "h", 0, "", ""},
+		{"GET", ChallengePathPrefix + "%2e%2e/%2e%2e/etc/passwd", "h", 0, "", ""},
+		{"GET", ChallengePathPrefix + "../" + certManagerToken, "h", 0, "", ""},
+		{"GET", "http://evil.example" + ChallengePathPrefix + certManagerToken, "h", 0, "", ""},
+		{"CONNECT", "evil.example:443", "evil.example:443", 0, "", ""},
+		{"POST", ChallengePathPrefix + certManagerToken, "h", 10, "", ""},
+		{"GET", ChallengePathPrefix + certManagerToken, "h", -1, "chunked", ""},
+		{"GET", ChallengePathPrefix + certManagerToken + "?a=b", "h", 0, "", ""},
+		{"GET", "*", "", 0, "", ""},
+		{"GET", ChallengePathPrefix + "\\..\\x", "h", 0, "", ""},
+		{"GET", ChallengePathPrefix + certManagerToken, "h", 0, "", "websocket"},
 	}
 	for _, s := range seeds {
-		f.Add(s.method, s.target, s.host, s.contentLength, s.transferEncoding)
+		f.Add(s.method, s.target, s.host, s.contentLength, s.transferEncoding, s.upgrade)
 	}
-	f.Fuzz(func(t *testing.T, method, target, host string, contentLength int64, transferEncoding string) {
-		r := Request{Method: method, Target: target, Host: host, ContentLength: contentLength}
+	f.Fuzz(func(t *testing.T, method, target, host string, contentLength int64, transferEncoding, upgrade string) {
+		r := Request{Method: method, Target: target, Host: host, ContentLength: contentLength, Upgrade: upgrade}
 		if transferEncoding != "" {
 			r.TransferEncoding = []string{transferEncoding}
 		}
@@ -173,6 +179,8 @@ func FuzzClassify(f *testing.F) {
 			t.Fatalf("forwarded method %q", method)
 		case contentLength > 0 || transferEncoding != "":
 			t.Fatalf("forwarded a request with a body")
+		case upgrade != "":
+			t.Fatalf("forwarded a protocol upgrade")
 		case host == "":
 			t.Fatalf("forwarded a request without Host")
 		case target != ChallengePathPrefix+d.Token:

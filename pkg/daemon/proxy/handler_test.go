@@ -243,6 +243,8 @@ func TestHandlerRejectsWithoutContactingTheUpstream(t *testing.T) {
 		{"CONNECT", "CONNECT 169.254.169.254:80 HTTP/1.1\r\nHost: 169.254.169.254:80\r\n\r\n", http.StatusMethodNotAllowed, true},
 		{"GET with a body", "GET " + challenge + " HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi", http.StatusBadRequest, false},
 		{"GET chunked", "GET " + challenge + " HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", http.StatusBadRequest, false},
+		{"websocket upgrade", get(challenge, "Connection: Upgrade\r\n", "Upgrade: websocket\r\n"), http.StatusBadRequest, false},
+		{"h2c upgrade", get(challenge, "Connection: Upgrade, HTTP2-Settings\r\n", "Upgrade: h2c\r\n", "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"), http.StatusBadRequest, false},
 		{"HTTP/1.0 without Host", "GET " + challenge + " HTTP/1.0\r\n\r\n", http.StatusBadRequest, false},
 		{"oversized headers", get(challenge, "X-Pad: "+strings.Repeat("a", 16<<10)+"\r\n"), http.StatusRequestHeaderFieldsTooLarge, false},
 	}
@@ -280,7 +282,9 @@ func TestHandlerRejectsWithoutContactingTheUpstream(t *testing.T) {
 func TestHandlerUpstreamFailures(t *testing.T) {
 	challenge := get(ChallengePathPrefix + certManagerToken)
 
-	t.Run("closed port is a quick 502", func(t *testing.T) {
+	// A refused connection is a 502 at once, not the 504 of a dial that
+	// waited for its timeout.
+	t.Run("closed port is a 502", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -288,13 +292,9 @@ func TestHandlerUpstreamFailures(t *testing.T) {
 		closed := netip.MustParseAddrPort(ln.Addr().String())
 		ln.Close()
 		address, observer := startProxy(t, "127.0.0.1:0", HandlerConfig{IngressVIPs: []netip.Addr{closed.Addr()}, UpstreamPort: closed.Port()}, 16)
-		start := time.Now()
 		resp := send(t, address, challenge)
 		if resp.status != http.StatusBadGateway {
 			t.Errorf("status %d, want 502", resp.status)
-		}
-		if elapsed := time.Since(start); elapsed > time.Second {
-			t.Errorf("took %v, want a quick failure", elapsed)
 		}
 		if handled, _, _ := observer.snapshot(); len(handled) != 1 || handled[0] != "upstream_error 502" {
 			t.Errorf("observed %v", handled)
