@@ -205,7 +205,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		return nil, err
 	}
 	etcdURL := "http://" + net.JoinHostPort(loopback, strconv.Itoa(ports["etcd"]))
-	if err := waitReady("etcd", etcd, time.Minute, httpCheck(insecureLoopbackClient(), etcdURL+"/health", `"health":"true"`)); err != nil {
+	if err := waitReady(ctx, "etcd", etcd, time.Minute, httpCheck(insecureLoopbackClient(), etcdURL+"/health", `"health":"true"`)); err != nil {
 		return nil, err
 	}
 
@@ -218,7 +218,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := waitReady("kube-apiserver", kas, 3*time.Minute, apiServerReady(adminHTTP, creds.apiURL)); err != nil {
+	if err := waitReady(ctx, "kube-apiserver", kas, 3*time.Minute, apiServerReady(adminHTTP, creds.apiURL)); err != nil {
 		return nil, err
 	}
 	admin := rest.CopyConfig(creds.admin)
@@ -235,7 +235,12 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 
 	progress.step("Creating %d nodes and the Infrastructure (BareMetal, API VIPs %s, ingress VIPs %s), Ingress and ClusterVersion (%s)",
 		len(topology.Nodes), joinAddrs(topology.APIVIPs), joinAddrs(topology.IngressVIPs), LocalReleaseVersion)
-	if err := createFixtures(ctx, admin, topology, LocalReleaseVersion); err != nil {
+	// The typed clients send fields of every feature set, such as the
+	// ClusterVersion's signatureStores, and the Default CRDs warn about
+	// each: noise about fixtures, not about what is being tested.
+	quiet := rest.CopyConfig(admin)
+	quiet.WarningHandler = rest.NoWarnings{}
+	if err := createFixtures(ctx, quiet, topology, LocalReleaseVersion); err != nil {
 		return nil, err
 	}
 
@@ -268,7 +273,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 			return nil, err
 		}
 		if c.health != "" {
-			if err := waitReady(c.spec.name, r, 2*time.Minute, httpCheck(insecureLoopbackClient(), c.health, "ok")); err != nil {
+			if err := waitReady(ctx, c.spec.name, r, 2*time.Minute, httpCheck(insecureLoopbackClient(), c.health, "ok")); err != nil {
 				return nil, err
 			}
 		}
@@ -278,7 +283,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		return nil, err
 	}
 	kwok, _ := s.Process("kwok")
-	if err := waitReady("kwok's nodes", kwok, 3*time.Minute, nodesReady(kube, len(topology.Nodes))); err != nil {
+	if err := waitReady(ctx, "kwok's nodes", kwok, 3*time.Minute, nodesReady(kube, len(topology.Nodes))); err != nil {
 		return nil, err
 	}
 
@@ -300,7 +305,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 				return nil, err
 			}
 		}
-		if err := waitReady(spec.name, r, time.Minute, check); err != nil {
+		if err := waitReady(ctx, spec.name, r, time.Minute, check); err != nil {
 			return nil, err
 		}
 	}
@@ -313,7 +318,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := waitReady("the local kubelet", kubelet, time.Minute, fileCheck(s.KubeletReadyFile())); err != nil {
+	if err := waitReady(ctx, "the local kubelet", kubelet, time.Minute, fileCheck(s.KubeletReadyFile())); err != nil {
 		return nil, err
 	}
 
@@ -337,7 +342,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := waitReady("the operator", opProc, 2*time.Minute, clusterOperatorReported(config)); err != nil {
+	if err := waitReady(ctx, "the operator", opProc, 2*time.Minute, clusterOperatorReported(config)); err != nil {
 		return nil, err
 	}
 	return s, s.save()

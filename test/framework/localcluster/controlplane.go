@@ -339,15 +339,18 @@ type readinessCheck func(ctx context.Context) error
 
 // waitReady polls check until it succeeds, the process exits, or timeout
 // passes; the error then includes the tail of the process's log.
-func waitReady(what string, p ProcessRecord, timeout time.Duration, check readinessCheck) error {
+func waitReady(ctx context.Context, what string, p ProcessRecord, timeout time.Duration, check readinessCheck) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("waiting for %s: %w", what, err)
+		}
 		if p.PID != 0 && !p.Alive() {
 			return fmt.Errorf("%s exited before it was ready; last lines of %s:\n%s", what, p.Log, tail(p.Log, 20))
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		last = check(ctx)
+		checkCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		last = check(checkCtx)
 		cancel()
 		if last == nil {
 			return nil

@@ -296,7 +296,7 @@ func (r *podRunner) requestStop(grace time.Duration) bool {
 }
 
 func (r *podRunner) logf(format string, args ...any) {
-	klog.InfoS(fmt.Sprintf(format, args...), "pod", klog.KObj(r.pod), "node", r.node.Name)
+	klog.InfoSDepth(1, fmt.Sprintf(format, args...), "pod", klog.KObj(r.pod), "node", r.node.Name)
 }
 
 // run is the life of the pod's container on this node.
