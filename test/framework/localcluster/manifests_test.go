@@ -109,4 +109,3 @@ func splitYAML(t *testing.T, s string) []map[string]any {
 	}
 	return out
 }
-
