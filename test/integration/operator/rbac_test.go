@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/openshift/library-go/pkg/operator/resource/resourceread"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,7 +34,6 @@ func TestManifestRBACIsEnough(t *testing.T) {
 	e := newEnv(t)
 	e.applyRBACManifest(rbacManifest)
 	user := "system:serviceaccount:" + names.OperatorNamespace + ":" + names.OperatorServiceAccount
-	e.grantOperatorResourceListIfMissing(user)
 	cfg, err := e.srv.UserConfig(user, "system:serviceaccounts", "system:serviceaccounts:"+names.OperatorNamespace)
 	if err != nil {
 		t.Fatal(err)
@@ -61,42 +59,6 @@ func TestManifestRBACIsEnough(t *testing.T) {
 	e.eventually("the DaemonSet to be deleted", daemonSetGone(e))
 	e.eventually("the operand's RBAC to be deleted", e.staticResourcesAre(false))
 	e.eventually("the ClusterOperator", e.clusterOperatorIs(conditions("Disabled", "True/"+gate.ReasonDisabledByConfiguration, "Available", "True")))
-}
-
-// grantOperatorResourceListIfMissing covers the one gap the manifest is
-// known to have had: library-go's generic operator client lists and watches
-// the operator resource without a field selector, which a rule limited by
-// resourceNames does not allow. Without it the operator never starts. The
-// gap is logged, so that it is fixed in manifests/ rather than here.
-func (e *env) grantOperatorResourceListIfMissing(user string) {
-	e.t.Helper()
-	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User:               user,
-		Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + names.OperatorNamespace},
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Group: "operator.openshift.io", Resource: "http01challengeproxies", Verb: "list"},
-	}}
-	got, err := e.kube.AuthorizationV1().SubjectAccessReviews().Create(e.ctx(), review, metav1.CreateOptions{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if got.Status.Allowed {
-		return
-	}
-	e.t.Logf("KNOWN GAP in %s: the ClusterRole must allow list and watch on http01challengeproxies.operator.openshift.io without resourceNames (library-go's generic operator client watches without a field selector); granted here to test the rest", rbacManifest)
-	const name = "test-operator-resource-list"
-	if _, err := e.kube.RbacV1().ClusterRoles().Create(e.ctx(), &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"operator.openshift.io"}, Resources: []string{"http01challengeproxies"}, Verbs: []string{"list", "watch"}}},
-	}, metav1.CreateOptions{}); err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err := e.kube.RbacV1().ClusterRoleBindings().Create(e.ctx(), &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: names.OperatorNamespace, Name: names.OperatorServiceAccount}},
-	}, metav1.CreateOptions{}); err != nil {
-		e.t.Fatal(err)
-	}
 }
 
 // applyRBACManifest creates the ServiceAccounts, (Cluster)Roles and
