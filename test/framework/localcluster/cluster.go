@@ -91,11 +91,11 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		out = io.Discard
 	}
 	progress := newProgress(out)
-	topology, err := NewTopology(opts.Instance, opts.Workers)
+	dir := ClusterDir(opts.RepoRoot, opts.Instance)
+	topology, err := NewTopology(opts.Instance, dir, opts.Workers)
 	if err != nil {
 		return nil, err
 	}
-	dir := ClusterDir(opts.RepoRoot, opts.Instance)
 	tools, err := lookupTools(opts.RepoRoot)
 	if err != nil {
 		return nil, err
@@ -111,7 +111,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 	} else if len(alive) > 0 {
 		return nil, &AlreadyRunningError{Instance: opts.Instance, Dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), Alive: alive}
 	}
-	if leftovers, err := existingNamespaces(NamespacePrefix(opts.Instance)); err != nil {
+	if leftovers, err := existingNamespaces(NamespacePrefix(opts.Instance, dir)); err != nil {
 		return nil, err
 	} else if _, statErr := os.Stat(dir); statErr == nil || len(leftovers) > 0 {
 		progress.step("Removing the remains of a previous %s cluster that is no longer running", opts.Instance)
@@ -604,7 +604,7 @@ func down(dir, instance string, out io.Writer) (DownReport, error) {
 		}
 	}
 
-	namespaces, err := existingNamespaces(NamespacePrefix(instance))
+	namespaces, err := existingNamespaces(NamespacePrefix(instance, dir))
 	if err != nil {
 		return report, err
 	}

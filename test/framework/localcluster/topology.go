@@ -24,9 +24,12 @@
 package localcluster
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"regexp"
 	"strconv"
 )
@@ -136,16 +139,18 @@ const (
 var instanceName = regexp.MustCompile(`^[a-z][a-z0-9]{0,7}$`)
 
 // NewTopology returns the topology of instance with the given number of
-// workers. The instance name is short because it is part of interface and
-// namespace names.
-func NewTopology(instance string, workers int) (Topology, error) {
+// workers. dir is the cluster's directory: network namespaces are global to
+// the machine, so their names carry a hash of it, and the demos of two
+// checkouts never touch each other's.
+func NewTopology(instance, dir string, workers int) (Topology, error) {
 	if !instanceName.MatchString(instance) {
 		return Topology{}, fmt.Errorf("instance name %q: want 1-8 lower-case letters and digits, starting with a letter", instance)
 	}
 	if workers < 0 || workers > MaxWorkerCount {
 		return Topology{}, fmt.Errorf("worker count %d: want 0-%d", workers, MaxWorkerCount)
 	}
-	ns := func(role string) string { return netnsPrefix + instance + "-" + role }
+	prefix := NamespacePrefix(instance, dir)
+	ns := func(role string) string { return prefix + role }
 	t := Topology{
 		Instance:      instance,
 		Switch:        ns("switch"),
@@ -229,10 +234,12 @@ func (t Topology) Namespaces() []string {
 	return append(names, t.Router.Netns, t.Internet.Netns, t.Switch)
 }
 
-// NamespacePrefix is the prefix of every namespace of instance; Down uses it
-// to find namespaces a failed Up created before it could record them.
-func NamespacePrefix(instance string) string {
-	return netnsPrefix + instance + "-"
+// NamespacePrefix is the prefix of every namespace of the instance whose
+// directory is dir; Down uses it to find namespaces a failed Up created
+// before it could record them.
+func NamespacePrefix(instance, dir string) string {
+	sum := sha256.Sum256([]byte(filepath.Clean(dir)))
+	return netnsPrefix + instance + "-" + hex.EncodeToString(sum[:3]) + "-"
 }
 
 // prefixOf returns addr with the segment's prefix length for its family.

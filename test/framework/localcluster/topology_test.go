@@ -19,7 +19,7 @@ func inDocumentationRanges(a netip.Addr) bool {
 }
 
 func TestNewTopology(t *testing.T) {
-	topo, err := NewTopology("demo", 300)
+	topo, err := NewTopology("demo", "/repo/_output/local-cluster/demo", 300)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +65,8 @@ func TestNewTopology(t *testing.T) {
 
 	names := map[string]bool{}
 	for _, ns := range topo.Namespaces() {
-		if !strings.HasPrefix(ns, NamespacePrefix("demo")) {
-			t.Errorf("namespace %s lacks the instance prefix %s", ns, NamespacePrefix("demo"))
+		if !strings.HasPrefix(ns, NamespacePrefix("demo", "/repo/_output/local-cluster/demo")) {
+			t.Errorf("namespace %s lacks the instance prefix", ns)
 		}
 		if names[ns] {
 			t.Errorf("namespace %s twice", ns)
@@ -90,6 +90,16 @@ func TestNewTopology(t *testing.T) {
 	}
 }
 
+func TestNamespacePrefixSeparatesCheckouts(t *testing.T) {
+	a, b := NamespacePrefix("demo", "/src/one/_output/local-cluster/demo"), NamespacePrefix("demo", "/src/two/_output/local-cluster/demo")
+	if a == b || strings.HasPrefix(a, b) || strings.HasPrefix(b, a) {
+		t.Errorf("two checkouts' demos share namespace prefixes: %s, %s", a, b)
+	}
+	if NamespacePrefix("demo", "/src/one/_output/local-cluster/demo/") != a {
+		t.Error("the prefix depends on a trailing slash")
+	}
+}
+
 func TestNewTopologyRejects(t *testing.T) {
 	for _, tc := range []struct {
 		instance string
@@ -97,7 +107,7 @@ func TestNewTopologyRejects(t *testing.T) {
 	}{
 		{"", 1}, {"Demo", 1}, {"1demo", 1}, {"toolongname", 1}, {"demo-1", 1}, {"demo", -1}, {"demo", MaxWorkerCount + 1},
 	} {
-		if _, err := NewTopology(tc.instance, tc.workers); err == nil {
+		if _, err := NewTopology(tc.instance, "/d", tc.workers); err == nil {
 			t.Errorf("NewTopology(%q, %d) accepted", tc.instance, tc.workers)
 		}
 	}
