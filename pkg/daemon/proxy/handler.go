@@ -102,10 +102,15 @@ func newUpstreamTransport(cfg HandlerConfig) *http.Transport {
 		ResponseHeaderTimeout:  cfg.ResponseHeaderTimeout,
 		MaxResponseHeaderBytes: maxUpstreamHeaderBytes,
 		// Pass the solver's answer through byte for byte.
-		DisableCompression:  true,
-		MaxIdleConns:        4,
-		MaxIdleConnsPerHost: 2,
-		IdleConnTimeout:     30 * time.Second,
+		DisableCompression: true,
+		// One connection per challenge request, as on the client side. A
+		// pooled connection to a router that has since vanished would make
+		// a request wait for ResponseHeaderTimeout instead of failing at
+		// DialTimeout, and one to an ingress VIP that moved would have to be
+		// retried. Without keep-alive the request says "Connection: close",
+		// so the router closes first and keeps the TIME_WAIT: a flood of
+		// forwards cannot use up the node's ports towards the ingress VIP.
+		DisableKeepAlives: true,
 	}
 }
 

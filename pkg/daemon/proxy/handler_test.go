@@ -368,6 +368,36 @@ func TestHandlerUpstreamFailures(t *testing.T) {
 	})
 }
 
+// TestHandlerOpensOneUpstreamConnectionPerRequest checks that no connection
+// to the router is kept between requests: each forward dials its own and
+// asks the router to close it.
+func TestHandlerOpensOneUpstreamConnectionPerRequest(t *testing.T) {
+	var mu sync.Mutex
+	connections := map[string]bool{}
+	asksToClose := 0
+	router := newFakeRouter(t, "tcp", "127.0.0.1:0", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		connections[r.RemoteAddr] = true
+		if r.Close {
+			asksToClose++
+		}
+		mu.Unlock()
+		io.WriteString(w, keyAuth)
+	})
+	address, _ := startProxy(t, "127.0.0.1:0", configFor(router), 16)
+	const requests = 3
+	for range requests {
+		if resp := send(t, address, get(ChallengePathPrefix+certManagerToken)); resp.status != http.StatusOK {
+			t.Fatalf("status %d, want 200", resp.status)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(connections) != requests || asksToClose != requests {
+		t.Errorf("%d requests came over %d connections, %d asking to close; want %d of each", requests, len(connections), asksToClose, requests)
+	}
+}
+
 func TestHandlerIgnoresProxyEnvironment(t *testing.T) {
 	// A proxy that must not be used: if the transport honoured HTTP_PROXY,
 	// the request would go here.

@@ -140,12 +140,17 @@ func challenge(ns *netns.Namespace, vip netip.Addr) (int, string, error) {
 }
 
 func get(ns *netns.Namespace, target netip.AddrPort, path string) (int, string, error) {
+	return getWithin(ns, target, path, 5*time.Second)
+}
+
+// getWithin is get with the client's overall timeout given.
+func getWithin(ns *netns.Namespace, target netip.AddrPort, path string, timeout time.Duration) (int, string, error) {
 	req, err := http.NewRequest(http.MethodGet, "http://"+target.String()+path, nil)
 	if err != nil {
 		return 0, "", err
 	}
 	req.Host = apiHost
-	resp, err := ns.HTTPClient(5 * time.Second).Do(req)
+	resp, err := ns.HTTPClient(timeout).Do(req)
 	if err != nil {
 		return 0, "", err
 	}

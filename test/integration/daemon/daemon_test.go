@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
 )
 
 // logDuration logs how long the test took (visible with -v).
@@ -179,11 +181,7 @@ func TestRulesAreRepaired(t *testing.T) {
 				}
 				return nil
 			})
-			repair := time.Since(start)
-			t.Logf("%s: rules and service back %v after the tamper", tc.name, repair.Round(time.Millisecond))
-			if repair > 2*time.Second {
-				t.Errorf("repair took %v, want about a second at most", repair)
-			}
+			t.Logf("recovery from %s: rules and service back %v after the tamper", tc.name, time.Since(start).Round(time.Millisecond))
 
 			if !strings.Contains(c.node.Exec(t, "nft", "list", "tables"), "table ip someone_else") {
 				t.Error("the daemon removed someone else's table")
@@ -277,30 +275,35 @@ func TestShutdownRemovesRulesThenDrains(t *testing.T) {
 	}
 }
 
+// TestRestartAfterSIGKILL is the fault of a daemon killed without a chance
+// to clean up (OOM kill, node agent crash): its table stays behind, still
+// redirecting API_VIP:80 to a closed port, until the next daemon (the
+// DaemonSet's restart) adopts or replaces it. It logs how long service takes
+// to come back once the new daemon starts.
 func TestRestartAfterSIGKILL(t *testing.T) {
 	logDuration(t)
 	c := newCluster(t)
-	first := c.startDaemon(t)
-	if err := first.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	first.Wait(5 * time.Second)
+	killed := c.startDaemon(t)
+	kill(t, killed)
 	if !ourTablePresent(t, c.node) {
 		t.Fatal("a SIGKILLed daemon cannot clean up; its table should still be there")
 	}
+	t.Run("while no daemon runs the stale redirect is refused", func(t *testing.T) {
+		if err := dialRefused(c.client, netip.AddrPortFrom(apiVIP4, 80)); err != nil {
+			t.Error(err)
+		}
+	})
 
 	t.Run("same configuration adopts the stale table without duplicates", func(t *testing.T) {
-		p := c.startDaemon(t)
+		p := c.restartDaemon(t, "stale table of the same configuration", apiVIP4)
 		if err := checkRuleCounts(t, c.node); err != nil {
 			t.Error(err)
 		}
-		eventually(t, 5*time.Second, "challenge served", challengeServed(c.client, apiVIP4))
-		p.Signal(syscall.SIGKILL)
-		p.Wait(5 * time.Second)
+		kill(t, p)
 	})
 
 	t.Run("new configuration replaces the stale table", func(t *testing.T) {
-		p := c.startDaemon(t, "--listen-port=9999")
+		p := c.restartDaemon(t, "stale table of another configuration", apiVIP6, "--listen-port=9999")
 		eventually(t, 5*time.Second, "replacement of the stale table logged", func() error {
 			if !strings.Contains(p.Output(), `"Installed nftables rules"`) || !strings.Contains(p.Output(), "chain prerouting: rule 1 differs") {
 				return fmt.Errorf("log:\n%s", p.Output())
@@ -311,11 +314,35 @@ func TestRestartAfterSIGKILL(t *testing.T) {
 			t.Error(err)
 		}
 		ruleset := c.node.Exec(t, "nft", "list", "table", "inet", ourTable)
-		if strings.Contains(ruleset, ":8888") || strings.Count(ruleset, "redirect to :9999") != 4 {
+		if strings.Contains(ruleset, "8888") || strings.Count(ruleset, "redirect to :9999") != 4 {
 			t.Errorf("table after restart on port 9999:\n%s", ruleset)
 		}
-		eventually(t, 5*time.Second, "challenge served", challengeServed(c.client, apiVIP6))
 	})
+}
+
+// kill SIGKILLs a daemon and waits for it to die.
+func kill(t *testing.T, p *netns.Process) {
+	t.Helper()
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wait(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// restartDaemon starts a daemon after a fault, and logs how long after its
+// start the challenge via vip was served again and the daemon was ready.
+func (c *cluster) restartDaemon(t *testing.T, fault string, vip netip.Addr, extraArgs ...string) *netns.Process {
+	t.Helper()
+	start := time.Now()
+	p := c.node.Start(t, c.binary, append(append([]string{}, c.defaultDaemonArguments...), extraArgs...)...)
+	eventually(t, 15*time.Second, "challenge served after the restart", challengeServed(c.client, vip))
+	served := time.Since(start)
+	c.waitReady(t, p)
+	t.Logf("recovery from a SIGKILL with a %s: challenge served %v after the restart, ready after %v",
+		fault, served.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	return p
 }
 
 func TestSecondDaemonDoesNotTouchTheRules(t *testing.T) {
