@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"slices"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -192,11 +193,18 @@ func truncate(s string) string {
 	return s[:maxLoggedTarget] + "..."
 }
 
+// forwardedHeaders are the only client headers passed on to the router.
+// A validator needs nothing else; anything more (cookies, credentials,
+// Expect, Range, made-up headers) would only carry an attacker's input to
+// the router and to whatever application answers the Host.
+var forwardedHeaders = []string{"Accept", "User-Agent"}
+
 // rewrite builds the upstream request from the handler's decision only: the
 // validated path, the chosen ingress VIP, the client's Host (the router
-// routes on it) and X-Forwarded-* naming the client. Inbound X-Forwarded-*
-// headers are dropped by ReverseProxy before Rewrite runs, so a client cannot
-// forge them.
+// routes on it), forwardedHeaders and X-Forwarded-* naming the client. Go
+// serialises it afresh, so no byte of the client's request line or header
+// block reaches the router as sent: a parsing difference between Go and the
+// router cannot be used to smuggle a second request.
 func rewrite(pr *httputil.ProxyRequest) {
 	f := forwardFrom(pr.In.Context())
 	if f == nil {
@@ -206,7 +214,19 @@ func rewrite(pr *httputil.ProxyRequest) {
 	}
 	pr.Out.URL = &url.URL{Scheme: "http", Host: f.upstream.String(), Path: f.path}
 	pr.Out.Host = pr.In.Host
+	pr.Out.Header = allowedHeaders(pr.In.Header)
 	pr.SetXForwarded()
+}
+
+// allowedHeaders returns a copy of the forwardedHeaders of h.
+func allowedHeaders(h http.Header) http.Header {
+	out := make(http.Header, len(forwardedHeaders))
+	for _, name := range forwardedHeaders {
+		if values, ok := h[name]; ok {
+			out[name] = slices.Clone(values)
+		}
+	}
+	return out
 }
 
 // upstreamError answers for an upstream that could not be reached (502),

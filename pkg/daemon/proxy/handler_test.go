@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -240,6 +241,7 @@ func TestHandlerRejectsWithoutContactingTheUpstream(t *testing.T) {
 		{"POST", "POST " + challenge + " HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi", http.StatusMethodNotAllowed, true},
 		{"OPTIONS", "OPTIONS " + challenge + " HTTP/1.1\r\nHost: h\r\n\r\n", http.StatusMethodNotAllowed, true},
 		{"TRACE", "TRACE " + challenge + " HTTP/1.1\r\nHost: h\r\n\r\n", http.StatusMethodNotAllowed, true},
+		{"OPTIONS * is not answered by Go itself", "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", http.StatusMethodNotAllowed, true},
 		{"CONNECT", "CONNECT 169.254.169.254:80 HTTP/1.1\r\nHost: 169.254.169.254:80\r\n\r\n", http.StatusMethodNotAllowed, true},
 		{"GET with a body", "GET " + challenge + " HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi", http.StatusBadRequest, false},
 		{"GET chunked", "GET " + challenge + " HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", http.StatusBadRequest, false},
@@ -395,6 +397,37 @@ func TestHandlerOpensOneUpstreamConnectionPerRequest(t *testing.T) {
 	defer mu.Unlock()
 	if len(connections) != requests || asksToClose != requests {
 		t.Errorf("%d requests came over %d connections, %d asking to close; want %d of each", requests, len(connections), asksToClose, requests)
+	}
+}
+
+// TestHandlerForwardsOnlyAllowedHeaders checks that the router gets Accept,
+// User-Agent and the X-Forwarded-* the proxy sets, whatever else the client
+// sent.
+func TestHandlerForwardsOnlyAllowedHeaders(t *testing.T) {
+	var seen http.Header
+	router := newFakeRouter(t, "tcp", "127.0.0.1:0", func(w http.ResponseWriter, r *http.Request) {
+		seen = r.Header.Clone()
+		io.WriteString(w, keyAuth)
+	})
+	address, _ := startProxy(t, "127.0.0.1:0", configFor(router), 16)
+	resp := send(t, address, get(ChallengePathPrefix+certManagerToken,
+		"Accept: */*\r\n", "User-Agent: validator\r\n",
+		"Cookie: session=1\r\n", "Authorization: Bearer token\r\n", "Expect: 100-continue\r\n", "Range: bytes=0-1\r\n",
+		"Forwarded: for=203.0.113.66\r\n", "X-Forwarded-Host: evil.example\r\n", "X-Real-IP: 203.0.113.66\r\n",
+		"Accept-Encoding: gzip\r\n", "Via: 1.1 evil\r\n", "TE: trailers\r\n", "X-Custom: x\r\n"))
+	if resp.status != http.StatusOK {
+		t.Fatalf("status %d, want 200", resp.status)
+	}
+	expect := http.Header{
+		"Accept":            {"*/*"},
+		"User-Agent":        {"validator"},
+		"Connection":        {"close"},
+		"X-Forwarded-For":   {"127.0.0.1"},
+		"X-Forwarded-Host":  {apiHost},
+		"X-Forwarded-Proto": {"http"},
+	}
+	if !reflect.DeepEqual(seen, expect) {
+		t.Errorf("router saw headers\n  %v\nwant\n  %v", seen, expect)
 	}
 }
 

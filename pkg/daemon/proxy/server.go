@@ -43,7 +43,10 @@ func NewServer(handler http.Handler) *http.Server {
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          klog.NewStandardLogger("WARNING"),
+		// Go would answer "OPTIONS *" itself with a 200; the handler
+		// answers it like every other method it does not serve.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     klog.NewStandardLogger("WARNING"),
 	}
 	srv.SetKeepAlivesEnabled(false)
 	return srv
