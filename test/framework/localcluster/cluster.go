@@ -323,13 +323,6 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 	}
 
 	progress.step("Starting the operator with its Deployment's command line, as its ServiceAccount")
-	bugs, err := applyOperatorWorkarounds(ctx, kube)
-	if err != nil {
-		return nil, err
-	}
-	for _, bug := range bugs {
-		fmt.Fprintf(out, "  WORKAROUND: granted the operator's ServiceAccount extra RBAC (ClusterRole %s) because %s\n", workaroundRoleName, bug)
-	}
 	operator, err := operatorSpec(s, deploy, manifests, creds)
 	if err != nil {
 		return nil, err
