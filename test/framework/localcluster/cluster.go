@@ -188,157 +188,208 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		return nil, err
 	}
 
-	start := func(spec processSpec) (ProcessRecord, error) {
-		r, err := startDetached(spec, s.path(logDir, spec.name+".log"), s.path(runDir, spec.name+".pid"))
-		if r.PID != 0 {
-			s.Processes = append(s.Processes, r)
-			if saveErr := s.save(); saveErr != nil && err == nil {
-				err = saveErr
-			}
+	b := &bringUp{ctx: ctx, s: s, creds: creds, tools: tools, out: out, progress: progress, self: opts.Self}
+	for _, phase := range []func() error{
+		b.controlPlane,
+		func() error { return b.openShiftAPIs(manifests) },
+		b.nodes,
+		b.internet,
+		b.kubelet,
+		func() error { return b.operator(deploy, manifests) },
+	} {
+		if err := phase(); err != nil {
+			return nil, err
 		}
-		return r, err
 	}
+	return s, s.save()
+}
 
-	progress.step("Starting etcd")
-	etcd, err := start(processSpec{name: "etcd", path: tools["etcd"], args: etcdArgs(dir, ports["etcd"], ports["etcd-peer"])})
+// bringUp is one run of Up, past its preparations: each method is a phase
+// that starts processes and waits until they are ready.
+type bringUp struct {
+	ctx      context.Context
+	s        *State
+	creds    *credentials
+	tools    map[string]string
+	out      io.Writer
+	progress *progress
+	// self is the local-cluster binary, which runs the kubelet.
+	self string
+	// admin is the admin client configuration, set by controlPlane.
+	admin *rest.Config
+}
+
+// start starts a detached process and records it in the state file.
+func (b *bringUp) start(spec processSpec) (ProcessRecord, error) {
+	r, err := startDetached(spec, b.s.path(logDir, spec.name+".log"), b.s.path(runDir, spec.name+".pid"))
+	if r.PID != 0 {
+		b.s.Processes = append(b.s.Processes, r)
+		if saveErr := b.s.save(); saveErr != nil && err == nil {
+			err = saveErr
+		}
+	}
+	return r, err
+}
+
+// controlPlane starts etcd and kube-apiserver.
+func (b *bringUp) controlPlane() error {
+	ports := b.s.Ports
+	b.progress.step("Starting etcd")
+	etcd, err := b.start(processSpec{name: "etcd", path: b.tools["etcd"], args: etcdArgs(b.s.Dir, ports["etcd"], ports["etcd-peer"])})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	etcdURL := "http://" + net.JoinHostPort(loopback, strconv.Itoa(ports["etcd"]))
-	if err := waitReady(ctx, "etcd", etcd, time.Minute, httpCheck(insecureLoopbackClient(), etcdURL+"/health", `"health":"true"`)); err != nil {
-		return nil, err
+	if err := waitReady(b.ctx, "etcd", etcd, time.Minute, httpCheck(insecureLoopbackClient(), etcdURL+"/health", `"health":"true"`)); err != nil {
+		return err
 	}
 
-	progress.step("Starting kube-apiserver (the first start takes a while)")
-	kas, err := start(processSpec{name: "kube-apiserver", path: tools["kube-apiserver"], args: kubeAPIServerArgs(creds, ports["etcd"], ports["kube-apiserver"])})
+	b.progress.step("Starting kube-apiserver")
+	kas, err := b.start(processSpec{name: "kube-apiserver", path: b.tools["kube-apiserver"], args: kubeAPIServerArgs(b.creds, ports["etcd"], ports["kube-apiserver"])})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	adminHTTP, err := rest.HTTPClientFor(creds.admin)
+	adminHTTP, err := rest.HTTPClientFor(b.creds.admin)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := waitReady(ctx, "kube-apiserver", kas, 3*time.Minute, apiServerReady(adminHTTP, creds.apiURL)); err != nil {
-		return nil, err
+	if err := waitReady(b.ctx, "kube-apiserver", kas, 3*time.Minute, apiServerReady(adminHTTP, b.creds.apiURL)); err != nil {
+		return err
 	}
-	admin := rest.CopyConfig(creds.admin)
-	admin.QPS, admin.Burst = 100, 200
+	b.admin = rest.CopyConfig(b.creds.admin)
+	b.admin.QPS, b.admin.Burst = 100, 200
+	return nil
+}
 
-	progress.step("Installing the OpenShift CRDs")
+// openShiftAPIs installs what the rest of an OpenShift cluster would have
+// installed (CRDs, config singletons), then applies manifests/.
+func (b *bringUp) openShiftAPIs(manifests []Manifest) error {
+	t := b.s.Topology
+	b.progress.step("Installing the OpenShift CRDs")
 	crdFiles, err := apiserver.OpenShiftCRDFiles()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := apiserver.InstallCRDsFromFiles(ctx, admin, crdFiles...); err != nil {
-		return nil, err
+	if err := apiserver.InstallCRDsFromFiles(b.ctx, b.admin, crdFiles...); err != nil {
+		return err
 	}
 
-	progress.step("Creating %d nodes and the Infrastructure (BareMetal, API VIPs %s, ingress VIPs %s), Ingress and ClusterVersion (%s)",
-		len(topology.Nodes), joinAddrs(topology.APIVIPs), joinAddrs(topology.IngressVIPs), LocalReleaseVersion)
+	b.progress.step("Creating %d nodes and the Infrastructure (BareMetal, API VIPs %s, ingress VIPs %s), Ingress and ClusterVersion (%s)",
+		len(t.Nodes), joinAddrs(t.APIVIPs), joinAddrs(t.IngressVIPs), b.s.ReleaseVersion)
 	// The typed clients send fields of every feature set, such as the
 	// ClusterVersion's signatureStores, and the Default CRDs warn about
 	// each: noise about fixtures, not about what is being tested.
-	quiet := rest.CopyConfig(admin)
+	quiet := rest.CopyConfig(b.admin)
 	quiet.WarningHandler = rest.NoWarnings{}
-	if err := createFixtures(ctx, quiet, topology, LocalReleaseVersion); err != nil {
-		return nil, err
+	if err := createFixtures(b.ctx, quiet, t, b.s.ReleaseVersion); err != nil {
+		return err
 	}
 
-	progress.step("Applying manifests/ in file order, as the cluster-version operator does (%s)", manifestsDescription(manifests))
-	if err := applyManifests(ctx, admin, manifests, operatorDeployment, func(format string, args ...any) {
-		fmt.Fprintf(out, format+"\n", args...)
-	}); err != nil {
-		return nil, err
-	}
+	b.progress.step("Applying manifests/ in file order, as the cluster-version operator does (%s)", manifestsDescription(manifests))
+	return applyManifests(b.ctx, b.admin, manifests, operatorDeployment, func(format string, args ...any) {
+		fmt.Fprintf(b.out, format+"\n", args...)
+	})
+}
 
-	progress.step("Starting kube-controller-manager, kube-scheduler and kwok")
-	if err := os.WriteFile(s.path("kwok", "stages.yaml"), []byte(kwokStages(names.OperandNamespace)), 0o644); err != nil {
-		return nil, err
+// nodes starts the controllers and the scheduler, and kwok, which brings
+// the nodes to life.
+func (b *bringUp) nodes() error {
+	b.progress.step("Starting kube-controller-manager, kube-scheduler and kwok")
+	stages := b.s.path("kwok", "stages.yaml")
+	if err := os.WriteFile(stages, []byte(kwokStages(names.OperandNamespace)), 0o644); err != nil {
+		return err
+	}
+	healthz := func(component string) string {
+		return "https://" + net.JoinHostPort(loopback, strconv.Itoa(b.s.Ports[component])) + "/healthz"
 	}
 	components := []struct {
 		spec   processSpec
 		health string
 	}{
-		{processSpec{name: "kube-controller-manager", path: tools["kube-controller-manager"], args: kubeControllerManagerArgs(creds, ports["kube-controller-manager"])},
-			"https://" + net.JoinHostPort(loopback, strconv.Itoa(ports["kube-controller-manager"])) + "/healthz"},
-		{processSpec{name: "kube-scheduler", path: tools["kube-scheduler"], args: kubeSchedulerArgs(creds, ports["kube-scheduler"])},
-			"https://" + net.JoinHostPort(loopback, strconv.Itoa(ports["kube-scheduler"])) + "/healthz"},
+		{processSpec{name: "kube-controller-manager", path: b.tools["kube-controller-manager"], args: kubeControllerManagerArgs(b.creds, b.s.Ports["kube-controller-manager"])},
+			healthz("kube-controller-manager")},
+		{processSpec{name: "kube-scheduler", path: b.tools["kube-scheduler"], args: kubeSchedulerArgs(b.creds, b.s.Ports["kube-scheduler"])},
+			healthz("kube-scheduler")},
 		// kwok reads ~/.kwok/kwok.yaml if there is one; its own HOME keeps
 		// a developer's configuration out.
-		{processSpec{name: "kwok", path: tools["kwok"], args: kwokArgs(creds, s.path("kwok", "stages.yaml")), env: []string{"HOME=" + s.path("kwok")}}, ""},
+		{processSpec{name: "kwok", path: b.tools["kwok"], args: kwokArgs(b.creds, stages), env: []string{"HOME=" + b.s.path("kwok")}}, ""},
 	}
+	var kwok ProcessRecord
 	for _, c := range components {
-		r, err := start(c.spec)
+		r, err := b.start(c.spec)
 		if err != nil {
-			return nil, err
+			return err
+		}
+		if c.spec.name == "kwok" {
+			kwok = r
 		}
 		if c.health != "" {
-			if err := waitReady(ctx, c.spec.name, r, 2*time.Minute, httpCheck(insecureLoopbackClient(), c.health, "ok")); err != nil {
-				return nil, err
+			if err := waitReady(b.ctx, c.spec.name, r, 2*time.Minute, httpCheck(insecureLoopbackClient(), c.health, "ok")); err != nil {
+				return err
 			}
 		}
 	}
-	kube, err := kubernetes.NewForConfig(admin)
+	kube, err := kubernetes.NewForConfig(b.admin)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	kwok, _ := s.Process("kwok")
-	if err := waitReady(ctx, "kwok's nodes", kwok, 3*time.Minute, nodesReady(kube, len(topology.Nodes))); err != nil {
-		return nil, err
-	}
+	return waitReady(b.ctx, "kwok's nodes", kwok, 3*time.Minute, nodesReady(kube, len(b.s.Topology.Nodes)))
+}
 
-	progress.step("Starting Pebble (ACME CA) and its DNS server in the internet namespace")
-	pebbleProcs, endpoints, err := pebbleSpecs(dir, topology, tools)
+// internet starts Pebble and its DNS server, which resolves the API
+// hostname to the API VIP.
+func (b *bringUp) internet() error {
+	b.progress.step("Starting Pebble (ACME CA) and its DNS server in the internet namespace")
+	specs, endpoints, err := pebbleSpecs(b.s.Dir, b.s.Topology, b.tools)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s.Pebble = endpoints
-	internet := &netns.Namespace{Name: topology.Internet.Netns}
-	for _, spec := range pebbleProcs {
-		r, err := start(spec)
+	b.s.Pebble = endpoints
+	internet := &netns.Namespace{Name: b.s.Topology.Internet.Netns}
+	for _, spec := range specs {
+		r, err := b.start(spec)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		check := tcpCheck(internet, strings.TrimPrefix(endpoints.ChallengeTestServerURL, "http://"))
 		if spec.name == "pebble" {
-			if check, err = pebbleReady(s); err != nil {
-				return nil, err
+			if check, err = pebbleReady(b.s); err != nil {
+				return err
 			}
 		}
-		if err := waitReady(ctx, spec.name, r, time.Minute, check); err != nil {
-			return nil, err
+		if err := waitReady(b.ctx, spec.name, r, time.Minute, check); err != nil {
+			return err
 		}
 	}
-	if err := SetChallengeDNS(ctx, s, APIHost, topology.APIVIPs[:1]); err != nil {
-		return nil, err
-	}
+	return SetChallengeDNS(b.ctx, b.s, APIHost, b.s.Topology.APIVIPs[:1])
+}
 
-	progress.step("Starting the local kubelet, which runs the %s pods as processes in the nodes' namespaces", names.OperandNamespace)
-	kubelet, err := start(processSpec{name: "kubelet", path: opts.Self, args: []string{"kubelet", "--state=" + StatePath(dir)}})
+// kubelet starts the local kubelet, which runs the operand's pods.
+func (b *bringUp) kubelet() error {
+	b.progress.step("Starting the local kubelet, which runs the %s pods as processes in the nodes' namespaces", names.OperandNamespace)
+	kubelet, err := b.start(processSpec{name: "kubelet", path: b.self, args: []string{"kubelet", "--state=" + StatePath(b.s.Dir)}})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := waitReady(ctx, "the local kubelet", kubelet, time.Minute, fileCheck(s.KubeletReadyFile())); err != nil {
-		return nil, err
-	}
+	return waitReady(b.ctx, "the local kubelet", kubelet, time.Minute, fileCheck(b.s.KubeletReadyFile()))
+}
 
-	progress.step("Starting the operator with its Deployment's command line, as its ServiceAccount")
-	operator, err := operatorSpec(s, deploy, manifests, creds)
+// operator starts the operator and waits until it reports.
+func (b *bringUp) operator(deploy *appsv1.Deployment, manifests []Manifest) error {
+	b.progress.step("Starting the operator with its Deployment's command line, as its ServiceAccount")
+	spec, err := operatorSpec(b.s, deploy, manifests, b.creds)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	opProc, err := start(operator)
+	operator, err := b.start(spec)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	config, err := configclient.NewForConfig(admin)
+	config, err := configclient.NewForConfig(b.admin)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := waitReady(ctx, "the operator", opProc, 2*time.Minute, clusterOperatorReported(config)); err != nil {
-		return nil, err
-	}
-	return s, s.save()
+	return waitReady(b.ctx, "the operator", operator, 2*time.Minute, clusterOperatorReported(config))
 }
 
 // lookupTools finds the pinned tools and the operator binary, naming what
