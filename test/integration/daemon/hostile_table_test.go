@@ -396,7 +396,7 @@ var hostileRequests = []hostileRequest{
 	},
 	{
 		category: "Protocols", attack: "Slowloris: 16 connections trickling header bytes, never finishing",
-		raw:    request("GET "+challengePath+" HTTP/1.1", "Host: "+apiHost, "X-Slow: "+strings.Repeat("a", 64)),
+		raw:     request("GET "+challengePath+" HTTP/1.1", "Host: "+apiHost, "X-Slow: "+strings.Repeat("a", 64)),
 		trickle: true, status: 400, says: "400 Bad Request", by: byGo,
 		why: "The read-header timeout (5s from the first byte, however slowly they come) ends each with a 400 and a close; a challenge sent meanwhile is served (checked).",
 	},
