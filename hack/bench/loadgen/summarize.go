@@ -29,31 +29,41 @@ type measurement struct {
 	proxyCPU, upstreamCPU float64
 }
 
-func parseMeasurements(r io.Reader) ([]measurement, error) {
-	var out []measurement
+// record is a footprint or flood line: its key=value fields.
+type record map[string]string
+
+func parseMeasurements(r io.Reader) (ms []measurement, footprints, floods []record, err error) {
 	s := bufio.NewScanner(r)
 	for s.Scan() {
 		line := strings.TrimSpace(s.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		kv := map[string]string{}
+		kv := record{}
 		for _, field := range strings.Fields(line) {
 			k, v, _ := strings.Cut(field, "=")
 			kv[k] = v
 		}
+		switch {
+		case strings.HasPrefix(line, "footprint "):
+			footprints = append(footprints, kv)
+			continue
+		case strings.HasPrefix(line, "flood "):
+			floods = append(floods, kv)
+			continue
+		}
 		num := func(k string) float64 { f, _ := strconv.ParseFloat(kv[k], 64); return f }
 		if kv["contender"] == "" || kv["path"] == "" {
-			return nil, fmt.Errorf("not a measurement: %q", line)
+			return nil, nil, nil, fmt.Errorf("not a measurement: %q", line)
 		}
-		out = append(out, measurement{
+		ms = append(ms, measurement{
 			round: int(num("round")), path: kv["path"], c: int(num("c")), contender: kv["contender"],
 			ok: int(num("ok")), fail: int(num("fail")), rps: num("rps"),
 			p50: num("p50_us") / 1000, p90: num("p90_us") / 1000, p99: num("p99_us") / 1000, maxMs: num("max_us") / 1000,
 			proxyCPU: num("proxy_cpu_us"), upstreamCPU: num("upstream_cpu_us"),
 		})
 	}
-	return out, s.Err()
+	return ms, footprints, floods, s.Err()
 }
 
 func median(values []float64) float64 {
@@ -83,10 +93,18 @@ func summarize(args []string) error {
 		defer f.Close()
 		in = f
 	}
-	ms, err := parseMeasurements(in)
+	ms, footprints, floods, err := parseMeasurements(in)
 	if err != nil {
 		return err
 	}
+	if len(ms) > 0 {
+		printThroughput(ms)
+	}
+	printFootprint(footprints, floods)
+	return nil
+}
+
+func printThroughput(ms []measurement) {
 
 	type key struct {
 		path, contender string
@@ -161,17 +179,25 @@ func summarize(args []string) error {
 		}
 	}
 	fmt.Println()
-	fmt.Println("**Ratios** (per round, then the median; `+p99` is ours minus DNAT)")
+	fmt.Println("**Ratios** (per round, then the median; +p50/+p99: the contender's minus DNAT's, same round)")
 	fmt.Println()
-	fmt.Println("| concurrency | ours/nginx req/s | ours/DNAT req/s | nginx/DNAT req/s | ours +p50 over DNAT ms | ours +p99 over DNAT ms | nginx +p99 over DNAT ms |")
-	fmt.Println("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Println("| concurrency | contender | req/s ÷ nginx | req/s ÷ DNAT | req/s ÷ ours | +p50 over DNAT ms | +p99 over DNAT ms |")
+	fmt.Println("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
 	for _, c := range concurrencies {
-		ours, nginx, dnat := key{"challenge", "ours", c}, key{"challenge", "nginx", c}, key{"challenge", "dnat", c}
-		fmt.Printf("| %d | %.2f | %.2f | %.2f | %+.2f | %+.2f | %+.2f |\n", c,
-			median(perRound(ours, nginx, ratio)), median(perRound(ours, dnat, ratio)), median(perRound(nginx, dnat, ratio)),
-			median(perRound(ours, dnat, func(x, y measurement) float64 { return x.p50 - y.p50 })),
-			median(perRound(ours, dnat, func(x, y measurement) float64 { return x.p99 - y.p99 })),
-			median(perRound(nginx, dnat, func(x, y measurement) float64 { return x.p99 - y.p99 })))
+		for _, who := range contenders {
+			if who == "dnat" {
+				continue
+			}
+			k := key{"challenge", who, c}
+			if len(byKey[k]) == 0 {
+				continue
+			}
+			nginx, dnat, ours := key{"challenge", "nginx", c}, key{"challenge", "dnat", c}, key{"challenge", "ours", c}
+			fmt.Printf("| %d | %s | %.2f | %.2f | %.2f | %+.2f | %+.2f |\n", c, who,
+				median(perRound(k, nginx, ratio)), median(perRound(k, dnat, ratio)), median(perRound(k, ours, ratio)),
+				median(perRound(k, dnat, func(x, y measurement) float64 { return x.p50 - y.p50 })),
+				median(perRound(k, dnat, func(x, y measurement) float64 { return x.p99 - y.p99 })))
+		}
 	}
 
 	var rejectCs []int
@@ -196,11 +222,49 @@ func summarize(args []string) error {
 					median(field(k, rps)), median(field(k, p50)), median(field(k, p99)), fails(k),
 					cpuCell(who, median(field(k, cpu))), median(perRound(k, key{"challenge", who, c}, ratio)))
 			}
-			fmt.Printf("| %d | ours/nginx | %.2f | | | | | |\n", c,
+			fmt.Printf("| %d | ours ÷ nginx | %.2f | | | | | |\n", c,
 				median(perRound(key{"reject", "ours", c}, key{"reject", "nginx", c}, ratio)))
 		}
 	}
-	return nil
+	fmt.Println()
+}
+
+func kib(r record, k string) string {
+	v, err := strconv.ParseFloat(r[k], 64)
+	if err != nil {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f", v/1024)
+}
+
+func printFootprint(footprints, floods []record) {
+	if len(footprints) > 0 {
+		fmt.Println("**Footprint idle** (MiB; RSS = anonymous + file-backed, i.e. the binary's pages)")
+		fmt.Println()
+		fmt.Println("| contender | processes | RSS fresh | anonymous fresh | RSS after the load | anonymous after the load |")
+		fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: |")
+		for _, f := range footprints {
+			fmt.Printf("| %s | %s | %s | %s | %s | %s |\n", f["contender"], f["processes"], kib(f, "rss_fresh_kib"),
+				kib(f, "anon_fresh_kib"), kib(f, "rss_after_load_kib"), kib(f, "anon_after_load_kib"))
+		}
+		fmt.Println()
+	}
+	if len(floods) > 0 {
+		fmt.Println("**Flood** (slow connections held to API_VIP:80, reopened when closed; a challenge probe every second, 20 s timeout)")
+		fmt.Println()
+		fmt.Println("| contender | slow conns | ever open | closed by the daemon | probes answered | under 1 s | probe p50 ms | probe max ms | max RSS MiB | RSS 10 s after MiB |")
+		fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		for _, f := range floods {
+			if f["flood_conns"] == "" {
+				fmt.Printf("| %s | failed | | | | | | | | |\n", f["contender"])
+				continue
+			}
+			fmt.Printf("| %s | %s | %s | %s | %s/%s | %s | %s | %s | %s | %s |\n", f["contender"], f["flood_conns"], f["ever_open"],
+				f["server_closed"], f["probes_ok"], f["probes"], f["probes_under_1s"], f["probe_p50_ms"], f["probe_max_ms"],
+				kib(f, "server_max_rss_kib"), kib(f, "rss_after_flood_kib"))
+		}
+		fmt.Println()
+	}
 }
 
 // cpuCell formats CPU time per request; DNAT has no process to account.
