@@ -26,6 +26,9 @@ if localcluster::running "${INSTANCE}"; then
   localcluster::die "a local cluster ${INSTANCE} is already running (another make test-e2e, or one that was killed): remove it with hack/local-cluster/down.sh --instance=${INSTANCE}"
 fi
 localcluster::prepare
+localcluster::step "Vetting the suite"
+# make verify vets without build tags; the suite's files need -tags e2e.
+(cd "${REPO_ROOT}" && GOFLAGS=-mod=vendor GOTOOLCHAIN=local go vet -tags e2e ./test/e2e/...)
 
 cluster_started=""
 # Runs on every exit, including failures and Ctrl-C: the logs of a failed
@@ -59,8 +62,6 @@ cluster_started=1
 "${LOCAL_CLUSTER_BIN}" up --instance="${INSTANCE}"
 
 localcluster::step "Running the end-to-end suite against it"
-# make verify vets without build tags; the suite's files need -tags e2e.
-(cd "${REPO_ROOT}" && GOFLAGS=-mod=vendor GOTOOLCHAIN=local go vet -tags e2e ./test/e2e/...)
 # shellcheck disable=SC2086 # E2E_ARGS is a list of go test arguments
 (cd "${REPO_ROOT}" &&
   KUBECONFIG="${DIR}/kubeconfig" E2E_LOCAL_HARNESS="${DIR}/state.json" \
