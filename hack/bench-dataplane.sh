@@ -64,8 +64,8 @@ Usage: hack/bench-dataplane.sh [options]   (as root)
   --fix                 shorthand for the proposed fixes of docs/performance.md as candidates
   --no-throughput       skip the req/s comparison
   --no-flood            skip the flood
-  --source REF          the commit the daemons are built from (default HEAD), or "worktree" for this
-                        checkout as it is; hack/bench and vendor/ always come from the work tree
+  --source REF          the commit everything is built from (default HEAD), or "worktree" for this
+                        checkout as it is; hack/bench always comes from the work tree
   --daemon-binary PATH  use this binary for ours instead of building it
   --out DIR             where results go (default _output/bench/dataplane-<time>)
   --keep                keep the work dir (configs, logs) after the run
@@ -109,9 +109,10 @@ while (($#)); do
     --daemon-arg) EXTRA_DAEMON_ARGS+=("$2"); shift ;;
     --candidate) CANDIDATES+=("$2"); shift ;;
     --fix)
+      # docs/performance.md, "Proposed fixes": each alone, then all together.
       CANDIDATES+=("small=daemon-only")
-      CANDIDATES+=("evict=${PATCHES}/evict-waiting-connections.patch")
-      CANDIDATES+=("fixed=${PATCHES}/evict-waiting-connections.patch,${PATCHES}/reverse-proxy-buffer-pool.patch,daemon-only")
+      CANDIDATES+=("lean=${PATCHES}/reverse-proxy-buffer-pool.patch,${PATCHES}/one-shot-upstream.patch")
+      CANDIDATES+=("fixed=${PATCHES}/evict-waiting-connections.patch,${PATCHES}/reverse-proxy-buffer-pool.patch,${PATCHES}/one-shot-upstream.patch,daemon-only,--max-connections=1024")
       ;;
     --no-throughput) THROUGHPUT=0 ;;
     --no-flood) FLOOD=0 ;;
@@ -250,28 +251,33 @@ for ns in $(ip netns list | awk '{print $1}' | grep -E '^h01b-[0-9]+-' || true);
 done
 
 # --- Build --------------------------------------------------------------------------------
-# The daemons are built from a snapshot of --source (default HEAD: other
-# people's half-made edits in this checkout do not end up in the figures),
-# with vendor/ and hack/bench/ taken from the work tree.
+# Everything is built from a snapshot of --source (default HEAD, vendor/
+# included: other people's half-made edits in this checkout do not end up in
+# the figures), with hack/bench/ taken from the work tree.
 mkdir -p "${WORK}/bin"
 export GOFLAGS=-mod=vendor GOTOOLCHAIN=local
+if [[ "${SOURCE}" != worktree ]]; then
+  mkdir -p "${WORK}/source"
+  git -C "${ROOT}" archive "${SOURCE}" -- vendor | tar -xf - -C "${WORK}/source"
+fi
 snapshot() { # snapshot DIR: the source tree to build from
   mkdir -p "$1"
   if [[ "${SOURCE}" == worktree ]]; then
     (cd "${ROOT}" && tar --exclude=./vendor --exclude=./_output --exclude=./.git --exclude=./cluster-http01-challenge-proxy-operator -cf - .) | tar -xf - -C "$1"
+    ln -s "${ROOT}/vendor" "$1/vendor"
   else
     git -C "${ROOT}" archive "${SOURCE}" -- . ':!vendor' | tar -xf - -C "$1"
     rm -rf "$1/hack/bench"
     cp -r "${ROOT}/hack/bench" "$1/hack/bench"
+    ln -s "${WORK}/source/vendor" "$1/vendor"
   fi
-  ln -s "${ROOT}/vendor" "$1/vendor"
 }
 log "building the load generator and the daemons (from ${SOURCE})"
-(cd "${ROOT}" && go build -o "${WORK}/bin/loadgen" ./hack/bench/loadgen)
+snapshot "${WORK}/tree-ours"
+(cd "${WORK}/tree-ours" && go build -o "${WORK}/bin/loadgen" ./hack/bench/loadgen)
 LOADGEN="${WORK}/bin/loadgen"
 declare -A BINARY=()
 if [[ -z "${DAEMON_BINARY}" ]]; then
-  snapshot "${WORK}/tree-ours"
   (cd "${WORK}/tree-ours" && go build -trimpath -o "${WORK}/bin/ours" ./cmd/cluster-http01-challenge-proxy-operator)
   DAEMON_BINARY="${WORK}/bin/ours"
 fi
