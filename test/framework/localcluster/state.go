@@ -118,13 +118,3 @@ func (s *State) ComponentKubeconfig(component string) string {
 
 // PodLogDir holds the logs of the pods the local kubelet runs.
 func (s *State) PodLogDir() string { return s.path(podLogDir) }
-
-// Process returns the record of the named process.
-func (s *State) Process(name string) (ProcessRecord, bool) {
-	for _, p := range s.Processes {
-		if p.Name == name {
-			return p, true
-		}
-	}
-	return ProcessRecord{}, false
-}
