@@ -1,5 +1,7 @@
 // Package metrics holds the daemon's Prometheus metrics, in a registry of its
-// own so that only what is defined here is exposed.
+// own so that only what is defined here is exposed, and the server that
+// serves them: plain HTTP on loopback, or TLS with client certificates
+// anywhere else.
 package metrics
 
 import (
