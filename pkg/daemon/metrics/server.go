@@ -171,7 +171,8 @@ func (s *Server) recheckCredentials(ctx context.Context) {
 // without a restart.
 func (s *Server) tlsConfig() *tls.Config {
 	return &tls.Config{
-		MinVersion: minTLSVersion,
+		MinVersion:             minTLSVersion,
+		SessionTicketsDisabled: true,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			creds, err := s.credentials.get()
 			if err != nil {
@@ -186,13 +187,19 @@ func (s *Server) tlsConfig() *tls.Config {
 // and a client certificate required and verified against the client CAs.
 // Go's default cipher suites for TLS 1.2 are all ECDHE with AEAD or CBC-SHA
 // from the Intermediate profile; TLS 1.3 suites are not configurable.
+//
+// Session resumption is off: a resumed session carries the client's chain as
+// verified when the ticket was issued, possibly against a CA bundle rotated
+// since. A scraper keeps its connection open between scrapes, so full
+// handshakes are rare anyway.
 func serverTLSConfig(creds *credentials) *tls.Config {
 	return &tls.Config{
-		MinVersion:   minTLSVersion,
-		Certificates: []tls.Certificate{creds.certificate},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    creds.clientCAs,
-		NextProtos:   []string{"http/1.1"},
+		MinVersion:             minTLSVersion,
+		Certificates:           []tls.Certificate{creds.certificate},
+		ClientAuth:             tls.RequireAndVerifyClientCert,
+		ClientCAs:              creds.clientCAs,
+		NextProtos:             []string{"http/1.1"},
+		SessionTicketsDisabled: true,
 	}
 }
 

@@ -312,6 +312,9 @@ func TestServerTLSConfig(t *testing.T) {
 	if len(c.NextProtos) != 1 || c.NextProtos[0] != "http/1.1" {
 		t.Errorf("NextProtos %v, want HTTP/1.1 only", c.NextProtos)
 	}
+	if !c.SessionTicketsDisabled {
+		t.Error("session resumption is on")
+	}
 }
 
 func TestCredentialReloader(t *testing.T) {
