@@ -60,7 +60,8 @@ Usage: hack/bench-dataplane.sh [options]   (as root)
   --candidate NAME=SPEC one more daemon contender, measured like ours; SPEC is a comma-separated list
                         of a binary, or patch files (applied to a copy of the source) and/or
                         "daemon-only" (build hack/bench/daemononly, the daemon without the operator
-                        linked in), and any daemon arguments (--max-connections=1024); repeatable
+                        linked in), and any daemon arguments (--max-connections=1024) and
+                        environment variables (GOGC=400); repeatable
   --fix                 shorthand for the proposed fixes of docs/performance.md as candidates
   --no-throughput       skip the req/s comparison
   --no-flood            skip the flood
@@ -293,8 +294,8 @@ for name in "${DAEMONS[@]:1}"; do
   main=./cmd/cluster-http01-challenge-proxy-operator
   IFS=, read -ra items <<<"${spec}"
   for item in "${items[@]}"; do
-    if [[ "${item}" == --* ]]; then
-      continue # a daemon argument, below
+    if [[ "${item}" == --* || "${item}" =~ ^[A-Z_]+= ]]; then
+      continue # a daemon argument or environment variable, below
     elif [[ "${item}" == daemon-only ]]; then
       main=./hack/bench/daemononly
     elif [[ -f "${item}" ]]; then
@@ -413,11 +414,14 @@ PIDS+=("${ROUTER_PID}")
 declare -A PID_OF=()
 for name in "${DAEMONS[@]}"; do
   args=(daemon "--api-vips=${API_VIP[${name}]}" "--ingress-vips=${INGRESS_VIP}" "--listen-port=${LISTEN_PORT}" "${EXTRA_DAEMON_ARGS[@]}")
+  environment=(GOMAXPROCS="${PROXY_NCPU}")
   if [[ "${name}" != ours ]]; then
     IFS=, read -ra items <<<"${CANDIDATE_SPEC[${name}]}"
-    for item in "${items[@]}"; do [[ "${item}" != --* ]] || args+=("${item}"); done
+    for item in "${items[@]}"; do
+      if [[ "${item}" == --* ]]; then args+=("${item}"); elif [[ "${item}" =~ ^[A-Z_]+= ]]; then environment+=("${item}"); fi
+    done
   fi
-  ip netns exec "${NS_NODE[${name}]}" taskset -c "${PROXY_CPUS}" env GOMAXPROCS="${PROXY_NCPU}" "${BINARY[${name}]}" "${args[@]}" >"${WORK}/${name}.log" 2>&1 &
+  ip netns exec "${NS_NODE[${name}]}" taskset -c "${PROXY_CPUS}" env "${environment[@]}" "${BINARY[${name}]}" "${args[@]}" >"${WORK}/${name}.log" 2>&1 &
   PID_OF[${name}]=$!
   PIDS+=("$!")
 done
