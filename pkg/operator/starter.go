@@ -18,6 +18,7 @@ import (
 	"github.com/openshift/library-go/pkg/controller/factory"
 	"github.com/openshift/library-go/pkg/operator/genericoperatorclient"
 	"github.com/openshift/library-go/pkg/operator/loglevel"
+	"github.com/openshift/library-go/pkg/operator/managementstatecontroller"
 	"github.com/openshift/library-go/pkg/operator/status"
 	"github.com/openshift/library-go/pkg/operator/v1helpers"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,6 +28,7 @@ import (
 
 	proxyclient "github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/generated/clientset/versioned"
 	proxyinformers "github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/generated/informers/externalversions"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/clientca"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/configstatus"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/daemonset"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gate"
@@ -104,29 +106,45 @@ func Run(ctx context.Context, cc *controllercmd.ControllerContext, settings Sett
 		return err
 	}
 
+	// The client CA bundle's source in kube-system and its copy, each
+	// watched alone, by name.
+	clientCAInformers := clientca.NewInformers(kubeClient)
+
 	inputs := gate.NewInputs(
 		infrastructureInformers.Config().V1().Infrastructures(),
-		configInformers.Config().V1alpha1().HTTP01ChallengeProxies())
+		configInformers.Config().V1alpha1().HTTP01ChallengeProxies(),
+		operatorClient)
 	daemonSets := kubeInformers.InformersFor(names.OperandNamespace).Apps().V1().DaemonSets()
 	clusterOperators := clusterOperatorInformers.Config().V1().ClusterOperators()
 	versions := status.NewVersionGetter()
 
+	clientCAController, err := clientca.NewController(operatorClient, inputs, kubeClient, clientCAInformers, cc.EventRecorder)
+	if err != nil {
+		return err
+	}
+
 	controllers := []factory.Controller{
-		staticresources.NewController(operatorClient, inputs, kubeClient, kubeInformers, cc.EventRecorder),
+		staticresources.NewController(operatorClient, inputs, kubeClient, kubeInformers, clientCAInformers.Copy(), cc.EventRecorder),
+		clientCAController,
 		daemonset.NewController(operatorClient, inputs, kubeClient.AppsV1(), daemonSets, versions,
 			settings.OperandImage, settings.ReleaseVersion, cc.EventRecorder),
 		gatestatus.NewController(inputs, configClient.ConfigV1(), clusterOperators, cc.Clock, cc.EventRecorder),
 		configstatus.NewController(inputs, proxyClient.ConfigV1alpha1(), configInformers.Config().V1alpha1().HTTP01ChallengeProxies(),
 			daemonSets, cc.Clock, cc.EventRecorder),
-		status.NewClusterOperatorStatusController(names.ClusterOperator, relatedObjects(), configClient.ConfigV1(),
+		status.NewClusterOperatorStatusController(names.ClusterOperator, RelatedObjects(), configClient.ConfigV1(),
 			clusterOperators, operatorClient, versions, cc.EventRecorder, cc.Clock).
 			WithDegradedInertia(degradedInertia()),
 		loglevel.NewClusterOperatorLoggingController(operatorClient, cc.EventRecorder),
+		// Reports a managementState this operator does not support (Force,
+		// or none) as ManagementStateDegraded. Removed and Unmanaged are
+		// supported: gate.Inputs turns them into what every controller does.
+		managementstatecontroller.NewOperatorManagementStateController(names.OperatorName, operatorClient, cc.EventRecorder),
 	}
 
 	// Start the informers only now: the controllers above registered the
 	// ones they use, and a factory starts only registered informers.
 	kubeInformers.Start(ctx.Done())
+	clientCAInformers.Start(ctx.Done())
 	infrastructureInformers.Start(ctx.Done())
 	clusterOperatorInformers.Start(ctx.Done())
 	configInformers.Start(ctx.Done())
@@ -154,9 +172,18 @@ func named(name string) func(*metav1.ListOptions) {
 	}
 }
 
-// relatedObjects are what `oc adm inspect clusteroperator/http01-challenge-proxy`
-// and must-gather collect.
-func relatedObjects() []configv1.ObjectReference {
+// RelatedObjects are what `oc adm inspect clusteroperator/http01-challenge-proxy`
+// and must-gather collect. A namespace brings its pods and their logs, events,
+// ConfigMaps, Services and workloads; the rest is named because inspecting a
+// namespace skips it: cluster-scoped objects, custom resources, RBAC and
+// NetworkPolicies. manifests/ ships the same list on the ClusterOperator, for
+// must-gather to work before the operator has ever run.
+func RelatedObjects() []configv1.ObjectReference {
+	const (
+		rbac       = "rbac.authorization.k8s.io"
+		monitoring = "monitoring.coreos.com"
+		networking = "networking.k8s.io"
+	)
 	return []configv1.ObjectReference{
 		{Resource: "namespaces", Name: names.OperatorNamespace},
 		{Resource: "namespaces", Name: names.OperandNamespace},
@@ -164,8 +191,22 @@ func relatedObjects() []configv1.ObjectReference {
 		{Group: "config.openshift.io", Resource: "http01challengeproxies", Name: names.SingletonName},
 		{Group: "apps", Resource: "daemonsets", Namespace: names.OperandNamespace, Name: names.OperandName},
 		{Group: "security.openshift.io", Resource: "securitycontextconstraints", Name: names.SecurityContextConstraints},
+		{Group: rbac, Resource: "clusterroles", Name: operatorClusterRole},
+		{Group: rbac, Resource: "clusterrolebindings", Name: operatorClusterRole},
+		{Group: rbac, Resource: "roles", Namespace: names.OperandNamespace, Name: names.OperatorName},
+		{Group: rbac, Resource: "rolebindings", Namespace: names.OperandNamespace, Name: names.OperatorName},
+		{Group: networking, Resource: "networkpolicies", Namespace: names.OperatorNamespace, Name: "default-deny"},
+		{Group: networking, Resource: "networkpolicies", Namespace: names.OperatorNamespace, Name: "allow-egress-to-api-server"},
+		{Group: networking, Resource: "networkpolicies", Namespace: names.OperatorNamespace, Name: "allow-ingress-to-metrics"},
+		{Group: monitoring, Resource: "servicemonitors", Namespace: names.OperatorNamespace, Name: names.OperatorName},
+		{Group: monitoring, Resource: "servicemonitors", Namespace: names.OperandNamespace, Name: names.OperandName},
+		{Group: monitoring, Resource: "prometheusrules", Namespace: names.OperatorNamespace, Name: names.OperandName},
 	}
 }
+
+// operatorClusterRole names the operator's ClusterRole and its binding in
+// manifests/.
+const operatorClusterRole = "system:openshift:operator:http01-challenge-proxy"
 
 // degradedInertia keeps library-go's two minutes for sync errors and gives
 // DaemonSetDegraded (pods unavailable) the longer daemonset.DegradedInertia,

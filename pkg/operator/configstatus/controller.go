@@ -2,6 +2,7 @@ package configstatus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -69,7 +70,8 @@ func NewController(
 
 func (c *Controller) sync(ctx context.Context, syncCtx factory.SyncContext) error {
 	decision, err := c.gate.Decide()
-	if err != nil {
+	unmanaged := errors.Is(err, gate.ErrUnmanaged)
+	if err != nil && !unmanaged {
 		// Unknown: the status keeps saying what was last acted on.
 		return err
 	}
@@ -83,14 +85,18 @@ func (c *Controller) sync(ctx context.Context, syncCtx factory.SyncContext) erro
 		return err
 	}
 
-	ds, err := c.daemonSets.DaemonSets(names.OperandNamespace).Get(names.OperandName)
-	if apierrors.IsNotFound(err) {
-		ds = nil
-	} else if err != nil {
-		return err
+	var desired configv1alpha1.HTTP01ChallengeProxyStatus
+	if unmanaged {
+		desired = UnmanagedStatus(cfg.Generation, cfg.Status)
+	} else {
+		ds, err := c.daemonSets.DaemonSets(names.OperandNamespace).Get(names.OperandName)
+		if apierrors.IsNotFound(err) {
+			ds = nil
+		} else if err != nil {
+			return err
+		}
+		desired = DesiredStatus(cfg.Generation, decision, ds)
 	}
-
-	desired := DesiredStatus(cfg.Generation, decision, ds)
 	keepTransitionTimes(desired.Conditions, cfg.Status.Conditions, c.clock.Now())
 	if equality.Semantic.DeepEqual(normalize(cfg.Status), normalize(desired)) {
 		return nil

@@ -26,6 +26,7 @@ const (
 	ReasonRollingOut          = "RollingOut"
 	ReasonPodsNotReady        = "PodsNotReady"
 	ReasonNoControlPlaneNodes = "NoControlPlaneNodes"
+	ReasonUnmanaged           = "Unmanaged"
 )
 
 var daemonSetRef = names.OperandNamespace + "/" + names.OperandName
@@ -57,6 +58,24 @@ func DesiredStatus(generation int64, decision gate.Decision, ds *appsv1.DaemonSe
 		ready.Status = metav1.ConditionTrue
 	}
 	status.Conditions = []metav1.Condition{ready}
+	return status
+}
+
+// UnmanagedStatus is the config singleton's status while the operator
+// resource's managementState is Unmanaged: the VIPs, port and node counts
+// stay what the operator last acted on, and Ready says that it acts on
+// nothing, this generation of the spec included.
+func UnmanagedStatus(generation int64, current configv1alpha1.HTTP01ChallengeProxyStatus) configv1alpha1.HTTP01ChallengeProxyStatus {
+	status := *current.DeepCopy()
+	status.ObservedGeneration = generation
+	status.Conditions = []metav1.Condition{{
+		Type:               ConditionReady,
+		Status:             metav1.ConditionUnknown,
+		Reason:             ReasonUnmanaged,
+		ObservedGeneration: generation,
+		Message: "spec.managementState of http01challengeproxies.operator.openshift.io/cluster is Unmanaged: the operator leaves the proxy as it is and does not act on this configuration. " +
+			"The other status fields are what it last acted on. Set managementState to Managed to apply this configuration.",
+	}}
 	return status
 }
 

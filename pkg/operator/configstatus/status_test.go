@@ -64,6 +64,14 @@ func TestDesiredStatus(t *testing.T) {
 			wantMsg:    []string{"Set spec.mode to DefaultDeployment"},
 		},
 		{
+			name:       "removed: the gate's reason and what to do",
+			decision:   gate.Removed(),
+			ds:         func(*testing.T) *appsv1.DaemonSet { return nil },
+			wantStatus: metav1.ConditionFalse,
+			wantReason: gate.ReasonRemoved,
+			wantMsg:    []string{"Set it to Managed"},
+		},
+		{
 			name:       "missing VIPs: the gate's reason, and the DaemonSet left over is not counted",
 			decision:   gate.Decision{Reason: gate.ReasonMissingVIPs, Message: "needs both API and ingress VIPs"},
 			ds:         func(t *testing.T) *appsv1.DaemonSet { return rendered(t, enabled, 1, 1, 3, 3, 3) },
@@ -169,6 +177,35 @@ func TestDesiredStatus(t *testing.T) {
 				t.Errorf("disabled status reports what it does not act on: %+v", got)
 			}
 		})
+	}
+}
+
+func TestUnmanagedStatus(t *testing.T) {
+	current := DesiredStatus(3, enabled, rendered(t, enabled, 1, 1, 3, 3, 3))
+	got := UnmanagedStatus(4, current)
+
+	if got.ObservedGeneration != 4 {
+		t.Errorf("observedGeneration = %d, want the new generation 4", got.ObservedGeneration)
+	}
+	if len(got.Conditions) != 1 {
+		t.Fatalf("conditions = %+v, want exactly Ready", got.Conditions)
+	}
+	ready := got.Conditions[0]
+	if ready.Type != ConditionReady || ready.Status != metav1.ConditionUnknown || ready.Reason != ReasonUnmanaged || ready.ObservedGeneration != 4 {
+		t.Errorf("Ready = %s/%s (generation %d), want Unknown/%s (generation 4)", ready.Status, ready.Reason, ready.ObservedGeneration, ReasonUnmanaged)
+	}
+	if !strings.Contains(ready.Message, "Set managementState to Managed") {
+		t.Errorf("Ready message %q does not say how to get out of Unmanaged", ready.Message)
+	}
+	// What was last acted on stays.
+	want := current.DeepCopy()
+	want.ObservedGeneration, want.Conditions = got.ObservedGeneration, got.Conditions
+	if diff := cmp.Diff(*want, got); diff != "" {
+		t.Errorf("status (-last acted on +got):\n%s", diff)
+	}
+	// And the current status is not changed under the caller.
+	if current.ObservedGeneration != 3 || current.Conditions[0].Reason != ReasonAsExpected {
+		t.Errorf("UnmanagedStatus changed its input: %+v", current)
 	}
 }
 

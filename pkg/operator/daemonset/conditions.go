@@ -28,6 +28,7 @@ const (
 const (
 	ReasonAsExpected      = "AsExpected"
 	ReasonDisabled        = "Disabled"
+	ReasonRemoved         = "Removed"
 	ReasonNoPodsAvailable = "NoPodsAvailable"
 	ReasonRollingOut      = "RollingOut"
 	ReasonPodsUnavailable = "PodsUnavailable"
@@ -45,12 +46,17 @@ var daemonSetRef = names.OperandNamespace + "/" + names.OperandName
 // DisabledConditions are the DaemonSet* conditions while the gate keeps the
 // proxy off. Off is a correct, finished state, not an outage: Available is
 // True so that the ClusterOperator is Available and installs and upgrades
-// complete.
+// complete. The reason is Removed when the admin set managementState to
+// Removed, and Disabled for every other reason to be off.
 func DisabledConditions(decision gate.Decision) []operatorv1.OperatorCondition {
+	reason := ReasonDisabled
+	if decision.Reason == gate.ReasonRemoved {
+		reason = ReasonRemoved
+	}
 	return []operatorv1.OperatorCondition{
-		{Type: ConditionAvailable, Status: operatorv1.ConditionTrue, Reason: ReasonDisabled, Message: decision.Message},
-		{Type: ConditionProgressing, Status: operatorv1.ConditionFalse, Reason: ReasonDisabled},
-		{Type: ConditionDegraded, Status: operatorv1.ConditionFalse, Reason: ReasonDisabled},
+		{Type: ConditionAvailable, Status: operatorv1.ConditionTrue, Reason: reason, Message: decision.Message},
+		{Type: ConditionProgressing, Status: operatorv1.ConditionFalse, Reason: reason},
+		{Type: ConditionDegraded, Status: operatorv1.ConditionFalse, Reason: reason},
 		upgradeable,
 	}
 }

@@ -173,13 +173,32 @@ func TestEnabledConditionMessagesCountNodes(t *testing.T) {
 }
 
 func TestDisabledConditions(t *testing.T) {
-	d := gate.Decision{Reason: gate.ReasonUnsupportedPlatform, Message: "not bare metal"}
-	conds := DisabledConditions(d)
-	if got, want := summarize(conds), (want{"True/Disabled", "False/Disabled", "False/Disabled", "True/AsExpected"}); got != want {
-		t.Errorf("conditions = %+v, want %+v", got, want)
+	tests := []struct {
+		name     string
+		decision gate.Decision
+		want     want
+	}{
+		{
+			name:     "off by the gate",
+			decision: gate.Decision{Reason: gate.ReasonUnsupportedPlatform, Message: "not bare metal"},
+			want:     want{"True/Disabled", "False/Disabled", "False/Disabled", "True/AsExpected"},
+		},
+		{
+			name:     "removed by the admin",
+			decision: gate.Removed(),
+			want:     want{"True/Removed", "False/Removed", "False/Removed", "True/AsExpected"},
+		},
 	}
-	if conds[0].Message != d.Message {
-		t.Errorf("Available message = %q, want the gate's %q", conds[0].Message, d.Message)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conds := DisabledConditions(tt.decision)
+			if got := summarize(conds); got != tt.want {
+				t.Errorf("conditions = %+v, want %+v", got, tt.want)
+			}
+			if conds[0].Message != tt.decision.Message {
+				t.Errorf("Available message = %q, want the gate's %q", conds[0].Message, tt.decision.Message)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package daemonset
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,7 +33,8 @@ import (
 const ControllerName = "DaemonSetController"
 
 // Controller owns the proxy DaemonSet in the operand namespace: it applies
-// it while the gate says enabled and deletes it when the gate says disabled.
+// it while the gate says enabled and deletes it when the gate says disabled
+// (which includes managementState Removed). While Unmanaged it does nothing.
 // It also owns the DaemonSet* conditions and the DaemonSet's entry in the
 // operator's status.generations, and reports the release version once the
 // DaemonSet has rolled out.
@@ -72,8 +74,9 @@ func NewController(
 	for _, i := range inputs.Informers() {
 		f = f.WithInformers(i)
 	}
+	// The gate's informers include the operator resource's: its
+	// managementState and logLevel are inputs too.
 	return f.
-		WithInformers(operatorClient.Informer()).
 		WithFilteredEventsInformers(factory.NamesFilter(names.OperandName), informer.Informer()).
 		WithSync(c.sync).
 		// The DaemonSet informer sees every change to the DaemonSet; the
@@ -84,18 +87,19 @@ func NewController(
 }
 
 func (c *Controller) sync(ctx context.Context, syncCtx factory.SyncContext) error {
-	spec, opStatus, _, err := c.operatorClient.GetOperatorState()
-	if err != nil {
-		return err
-	}
-	if spec.ManagementState != operatorv1.Managed {
-		klog.V(4).Infof("%s: managementState is %q, leaving the DaemonSet alone", ControllerName, spec.ManagementState)
+	decision, err := c.gate.Decide()
+	if errors.Is(err, gate.ErrUnmanaged) {
+		// The admin has taken over: no change, and nothing to report, since
+		// the status controller says Unmanaged on the ClusterOperator.
+		klog.V(4).Infof("%s: %v", ControllerName, err)
 		return nil
 	}
-
-	decision, err := c.gate.Decide()
 	if err != nil {
 		// Unknown is not "disabled": leave the DaemonSet as it is.
+		return err
+	}
+	spec, opStatus, _, err := c.operatorClient.GetOperatorState()
+	if err != nil {
 		return err
 	}
 	if !decision.Enabled {

@@ -65,6 +65,7 @@ func Render(decision gate.Decision, image string, logLevel operatorv1.LogLevel) 
 	// Declared so that the scheduler sees the host port as taken; with the
 	// host network it is the port the proxy really listens on.
 	port.ContainerPort = decision.Port
+	port.HostPort = decision.Port
 	return ds, nil
 }
 

@@ -1,6 +1,8 @@
 package daemonset
 
 import (
+	"path"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -43,6 +45,22 @@ func proxyContainer(t *testing.T, ds *appsv1.DaemonSet) corev1.Container {
 	return ds.Spec.Template.Spec.Containers[0]
 }
 
+// withFixedArgs prepends the manifest's own arguments to args: health on
+// loopback, metrics on every node address over TLS from the mounted Secret
+// and ConfigMap.
+func withFixedArgs(args ...string) []string {
+	return append(append([]string{}, fixedArgs...), args...)
+}
+
+var fixedArgs = []string{
+	"--health-listen-address=127.0.0.1:9448",
+	"--metrics-listen-address=0.0.0.0:9449",
+	"--metrics-tls-cert-file=/var/run/secrets/metrics-serving-cert/tls.crt",
+	"--metrics-tls-key-file=/var/run/secrets/metrics-serving-cert/tls.key",
+	"--metrics-client-ca-file=/var/run/configmaps/metrics-client-ca/client-ca-file",
+	"--metrics-allowed-clients=system:serviceaccount:openshift-monitoring:prometheus-k8s",
+}
+
 func TestRenderArgs(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -53,27 +71,23 @@ func TestRenderArgs(t *testing.T) {
 		{
 			name:     "dual stack, default port, unset log level is Normal",
 			decision: enabled,
-			want: []string{
-				"--health-listen-address=127.0.0.1:9448",
-				"--metrics-listen-address=127.0.0.1:9449",
+			want: withFixedArgs(
 				"--api-vips=192.0.2.5,fd00::5",
 				"--ingress-vips=192.0.2.10,fd00::10",
 				"--listen-port=8888",
 				"-v=2",
-			},
+			),
 		},
 		{
 			name:     "single stack, custom port, Debug",
 			decision: gate.Decision{Enabled: true, APIVIPs: []string{"192.0.2.5"}, IngressVIPs: []string{"192.0.2.10"}, Port: 18080},
 			logLevel: operatorv1.Debug,
-			want: []string{
-				"--health-listen-address=127.0.0.1:9448",
-				"--metrics-listen-address=127.0.0.1:9449",
+			want: withFixedArgs(
 				"--api-vips=192.0.2.5",
 				"--ingress-vips=192.0.2.10",
 				"--listen-port=18080",
 				"-v=4",
-			},
+			),
 		},
 	}
 	for _, tt := range tests {
@@ -212,9 +226,9 @@ func TestRenderProbesAndPorts(t *testing.T) {
 	}
 
 	wantPorts := []corev1.ContainerPort{
-		{Name: "proxy", ContainerPort: 18080, Protocol: corev1.ProtocolTCP},
-		{Name: "health", ContainerPort: names.DaemonHealthPort, Protocol: corev1.ProtocolTCP},
-		{Name: "metrics", ContainerPort: names.DaemonMetricsPort, Protocol: corev1.ProtocolTCP},
+		{Name: "proxy", ContainerPort: 18080, HostPort: 18080, Protocol: corev1.ProtocolTCP},
+		{Name: "health", ContainerPort: names.DaemonHealthPort, HostPort: names.DaemonHealthPort, Protocol: corev1.ProtocolTCP},
+		{Name: "metrics", ContainerPort: names.DaemonMetricsPort, HostPort: names.DaemonMetricsPort, Protocol: corev1.ProtocolTCP},
 	}
 	if diff := cmp.Diff(wantPorts, c.Ports); diff != "" {
 		t.Errorf("ports (-want +got):\n%s", diff)
@@ -266,4 +280,66 @@ func TestServes(t *testing.T) {
 	if Serves(&appsv1.DaemonSet{}, enabled) {
 		t.Errorf("Serves() = true for a DaemonSet without the proxy container")
 	}
+}
+
+// The metrics TLS flags must name files that the kubelet mounts: the
+// service-ca Secret's tls.crt and tls.key, and the client CA bundle of the
+// copied ConfigMap. A typo would leave metrics unreadable without any error
+// but the daemon's log.
+func TestRenderMetricsFilesAreMounted(t *testing.T) {
+	ds := mustRender(t, enabled, "")
+	c := proxyContainer(t, ds)
+	volumes := map[string]corev1.Volume{}
+	for _, v := range ds.Spec.Template.Spec.Volumes {
+		volumes[v.Name] = v
+	}
+	mounts := map[string]corev1.VolumeMount{} // by mount path
+	for _, m := range c.VolumeMounts {
+		if !m.ReadOnly {
+			t.Errorf("volume %s is mounted read-write; the daemon only reads it", m.Name)
+		}
+		mounts[m.MountPath] = m
+	}
+
+	tests := []struct {
+		flag, volumeSource, object, key string
+	}{
+		{"--metrics-tls-cert-file", "secret", names.MetricsServingCertSecret, "tls.crt"},
+		{"--metrics-tls-key-file", "secret", names.MetricsServingCertSecret, "tls.key"},
+		{"--metrics-client-ca-file", "configMap", names.MetricsClientCAConfigMap, names.MetricsClientCAKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.flag, func(t *testing.T) {
+			file := flagValue(c.Args, tt.flag)
+			mount, ok := mounts[path.Dir(file)]
+			if !ok {
+				t.Fatalf("%s=%s is in no mounted directory (mounts %v)", tt.flag, file, c.VolumeMounts)
+			}
+			v := volumes[mount.Name]
+			switch {
+			case tt.volumeSource == "secret" && v.Secret != nil:
+				if v.Secret.SecretName != tt.object || path.Base(file) != tt.key || !ptr.Deref(v.Secret.Optional, false) {
+					t.Errorf("%s=%s reads %s of Secret %s (optional %v), want %s of optional Secret %s",
+						tt.flag, file, path.Base(file), v.Secret.SecretName, v.Secret.Optional, tt.key, tt.object)
+				}
+			case tt.volumeSource == "configMap" && v.ConfigMap != nil:
+				want := []corev1.KeyToPath{{Key: tt.key, Path: path.Base(file)}}
+				if v.ConfigMap.Name != tt.object || !ptr.Deref(v.ConfigMap.Optional, false) || !equality.Semantic.DeepEqual(want, v.ConfigMap.Items) {
+					t.Errorf("%s=%s comes from ConfigMap %s (optional %v, items %v), want key %s of optional ConfigMap %s",
+						tt.flag, file, v.ConfigMap.Name, v.ConfigMap.Optional, v.ConfigMap.Items, tt.key, tt.object)
+				}
+			default:
+				t.Errorf("%s=%s is on volume %s, which is not a %s volume: %+v", tt.flag, file, mount.Name, tt.volumeSource, v.VolumeSource)
+			}
+		})
+	}
+}
+
+func flagValue(args []string, flag string) string {
+	for _, arg := range args {
+		if value, ok := strings.CutPrefix(arg, flag+"="); ok {
+			return value
+		}
+	}
+	return ""
 }

@@ -37,6 +37,9 @@ const (
 	ReasonConflictingVIPs = "ConflictingVIPs"
 	// ReasonDisabledByConfiguration: the admin has not set spec.mode.
 	ReasonDisabledByConfiguration = "DisabledByConfiguration"
+	// ReasonRemoved: the operator resource's spec.managementState is
+	// Removed, which wins over everything else.
+	ReasonRemoved = "Removed"
 )
 
 // Decision says whether to run the proxy and, when it runs, what with.
@@ -134,6 +137,14 @@ func Decide(infra *configv1.Infrastructure, cfg *configv1alpha1.HTTP01ChallengeP
 		IngressVIPs: ingressVIPs,
 		Port:        port,
 	}
+}
+
+// Removed is the decision while the operator resource's
+// spec.managementState is Removed: the admin wants the proxy and everything
+// deployed for it gone, whatever the platform and the config say.
+func Removed() Decision {
+	return disabled(ReasonRemoved,
+		"spec.managementState of http01challengeproxies.operator.openshift.io/cluster is Removed, so the proxy and everything deployed for it are removed from the cluster. Set it to Managed to deploy the proxy again where the config enables it.")
 }
 
 func disabled(reason, message string) Decision {

@@ -334,3 +334,15 @@ func TestDecideDoesNotAliasTheCache(t *testing.T) {
 		t.Fatalf("changing the decision changed the Infrastructure: %+v", infra.Status.PlatformStatus.BareMetal)
 	}
 }
+
+func TestRemoved(t *testing.T) {
+	got := Removed()
+	if got.Enabled || got.Reason != ReasonRemoved {
+		t.Fatalf("Removed() = Enabled %v, Reason %q; want disabled with %q", got.Enabled, got.Reason, ReasonRemoved)
+	}
+	for _, want := range []string{"managementState", "Removed", "Set it to Managed"} {
+		if !strings.Contains(got.Message, want) {
+			t.Errorf("message %q does not contain %q", got.Message, want)
+		}
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 
+	operatorv1 "github.com/openshift/api/operator/v1"
 	configv1informers "github.com/openshift/client-go/config/informers/externalversions/config/v1"
+	"github.com/openshift/library-go/pkg/operator/v1helpers"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/cache"
 
@@ -12,46 +14,72 @@ import (
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
 )
 
-// Inputs reads what Decide needs from informer caches. Every controller that
-// acts on the decision goes through it, so that they all agree on what an
-// unreadable input means.
+// Inputs reads what Decide needs from informer caches, and the operator
+// resource's management state. Every controller that acts on the decision
+// goes through it, so that they all agree on what an unreadable input and
+// each management state mean.
 type Inputs struct {
 	infrastructures configv1informers.InfrastructureInformer
 	configs         configv1alpha1informers.HTTP01ChallengeProxyInformer
+	operator        v1helpers.OperatorClient
 }
 
 // NewInputs returns Inputs reading the Infrastructure and config singletons
-// from these informers. It registers them with their factories, so that
-// starting the factories afterwards starts them.
-func NewInputs(infrastructures configv1informers.InfrastructureInformer, configs configv1alpha1informers.HTTP01ChallengeProxyInformer) Inputs {
+// from these informers, and the management state from the operator client.
+// It registers the informers with their factories, so that starting the
+// factories afterwards starts them.
+func NewInputs(infrastructures configv1informers.InfrastructureInformer, configs configv1alpha1informers.HTTP01ChallengeProxyInformer, operator v1helpers.OperatorClient) Inputs {
 	infrastructures.Informer()
 	configs.Informer()
-	return Inputs{infrastructures: infrastructures, configs: configs}
+	return Inputs{infrastructures: infrastructures, configs: configs, operator: operator}
 }
 
 // Informers are the informers a controller acting on the decision must
 // watch, so that it syncs again when the decision may have changed.
 func (in Inputs) Informers() []cache.SharedIndexInformer {
-	return []cache.SharedIndexInformer{in.infrastructures.Informer(), in.configs.Informer()}
+	return []cache.SharedIndexInformer{in.infrastructures.Informer(), in.configs.Informer(), in.operator.Informer()}
 }
 
 // ErrNotSynced is returned while the caches are still filling. A lister
 // answers NotFound for everything before then.
 var ErrNotSynced = errors.New("the Infrastructure and HTTP01ChallengeProxy caches have not synced yet")
 
+// ErrUnmanaged is returned while the operator resource's
+// spec.managementState is Unmanaged: the admin has taken the proxy over, and
+// the operator must change nothing. Callers treat it as "leave everything as
+// it is", like any error, but without reporting a failure.
+var ErrUnmanaged = errors.New("spec.managementState of http01challengeproxies.operator.openshift.io/cluster is Unmanaged; leaving the proxy as it is")
+
 // Decide returns the decision for what the caches hold now.
 //
 // An error means the decision is unknown, not negative: the caches have not
-// synced, or the Infrastructure is missing (which never happens on a healthy
-// cluster) or unreadable. Callers must then leave everything as it is and
+// synced, the operator resource or the Infrastructure is missing (which
+// never happens on a healthy cluster) or unreadable, or the operator is
+// Unmanaged (ErrUnmanaged). Callers must then leave everything as it is and
 // retry, because removing the proxy on a transient read failure would break
 // certificate renewal on a cluster that needs it.
+//
+// Removed is a decision, not an error: everything goes, whatever the
+// Infrastructure and the config say. Managed, Force and an empty management
+// state are managed, as library-go treats them; its management state
+// controller reports the last two as unsupported.
 //
 // A missing config singleton, once synced, is not an error: its absence
 // means the default, empty spec, which is disabled. The CVO recreates it.
 func (in Inputs) Decide() (Decision, error) {
-	if !in.infrastructures.Informer().HasSynced() || !in.configs.Informer().HasSynced() {
+	if !in.infrastructures.Informer().HasSynced() || !in.configs.Informer().HasSynced() || !in.operator.Informer().HasSynced() {
 		return Decision{}, ErrNotSynced
+	}
+
+	spec, _, _, err := in.operator.GetOperatorState()
+	if err != nil {
+		return Decision{}, fmt.Errorf("reading the management state of http01challengeproxies.operator.openshift.io/%s: %w", names.SingletonName, err)
+	}
+	switch spec.ManagementState {
+	case operatorv1.Unmanaged:
+		return Decision{}, ErrUnmanaged
+	case operatorv1.Removed:
+		return Removed(), nil
 	}
 
 	infra, err := in.infrastructures.Lister().Get(names.SingletonName)

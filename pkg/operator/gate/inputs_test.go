@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	configv1 "github.com/openshift/api/config/v1"
+	operatorv1 "github.com/openshift/api/operator/v1"
 	configv1listers "github.com/openshift/client-go/config/listers/config/v1"
+	"github.com/openshift/library-go/pkg/operator/v1helpers"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -41,16 +43,18 @@ func newFakeInfrastructures(objs ...runtime.Object) fakeInfrastructures {
 	return fakeInfrastructures{informer: cache.NewSharedIndexInformer(lw, &configv1.Infrastructure{}, 0, cache.Indexers{})}
 }
 
-// inputsFor returns Inputs over fake sources holding the objects; started
-// says whether the informers were started and synced.
-func inputsFor(t *testing.T, started bool, infra []runtime.Object, configs []runtime.Object) Inputs {
+// inputsFor returns Inputs over fake sources holding the objects and an
+// operator resource in the management state; started says whether the
+// informers were started and synced.
+func inputsFor(t *testing.T, started bool, state operatorv1.ManagementState, infra []runtime.Object, configs []runtime.Object) Inputs {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 
 	infrastructures := newFakeInfrastructures(infra...)
 	proxyFactory := proxyinformers.NewSharedInformerFactory(proxyfake.NewSimpleClientset(configs...), 0)
-	in := NewInputs(infrastructures, proxyFactory.Config().V1alpha1().HTTP01ChallengeProxies())
+	operator := v1helpers.NewFakeOperatorClient(&operatorv1.OperatorSpec{ManagementState: state}, &operatorv1.OperatorStatus{}, nil)
+	in := NewInputs(infrastructures, proxyFactory.Config().V1alpha1().HTTP01ChallengeProxies(), operator)
 	if started {
 		go infrastructures.informer.Run(ctx.Done())
 		proxyFactory.Start(ctx.Done())
@@ -64,33 +68,75 @@ func TestInputsDecide(t *testing.T) {
 	tests := []struct {
 		name    string
 		started bool
+		state   operatorv1.ManagementState
 		infra   []runtime.Object
 		configs []runtime.Object
 
-		wantErr    bool
+		wantErr    error // nil: any error when wantAnyErr
+		wantAnyErr bool
 		wantReason string
 	}{
 		{
 			name:    "caches not synced: unknown, not disabled",
-			started: false,
+			state:   operatorv1.Managed,
 			infra:   []runtime.Object{bareMetal()},
 			configs: []runtime.Object{enabledByDefault},
-			wantErr: true,
+			wantErr: ErrNotSynced,
 		},
 		{
-			name:    "Infrastructure missing: unknown, not disabled",
-			started: true,
-			configs: []runtime.Object{enabledByDefault},
-			wantErr: true,
+			name:       "Infrastructure missing: unknown, not disabled",
+			started:    true,
+			state:      operatorv1.Managed,
+			configs:    []runtime.Object{enabledByDefault},
+			wantAnyErr: true,
 		},
 		{
 			name:       "config missing: the default, disabled",
 			started:    true,
+			state:      operatorv1.Managed,
 			infra:      []runtime.Object{bareMetal()},
 			wantReason: ReasonDisabledByConfiguration,
 		},
 		{
 			name:       "both present: decided",
+			started:    true,
+			state:      operatorv1.Managed,
+			infra:      []runtime.Object{bareMetal()},
+			configs:    []runtime.Object{enabledByDefault},
+			wantReason: ReasonAsExpected,
+		},
+		{
+			name:    "Unmanaged: leave everything as it is",
+			started: true,
+			state:   operatorv1.Unmanaged,
+			infra:   []runtime.Object{bareMetal()},
+			configs: []runtime.Object{enabledByDefault},
+			wantErr: ErrUnmanaged,
+		},
+		{
+			name:       "Removed wins over an enabled config",
+			started:    true,
+			state:      operatorv1.Removed,
+			infra:      []runtime.Object{bareMetal()},
+			configs:    []runtime.Object{enabledByDefault},
+			wantReason: ReasonRemoved,
+		},
+		{
+			name:       "Removed needs no Infrastructure",
+			started:    true,
+			state:      operatorv1.Removed,
+			wantReason: ReasonRemoved,
+		},
+		{
+			name:       "Force is managed, as library-go has it",
+			started:    true,
+			state:      operatorv1.Force,
+			infra:      []runtime.Object{bareMetal()},
+			configs:    []runtime.Object{enabledByDefault},
+			wantReason: ReasonAsExpected,
+		},
+		{
+			name:       "an empty management state is managed, as library-go has it",
 			started:    true,
 			infra:      []runtime.Object{bareMetal()},
 			configs:    []runtime.Object{enabledByDefault},
@@ -99,21 +145,26 @@ func TestInputsDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := inputsFor(t, tt.started, tt.infra, tt.configs).Decide()
-			if tt.wantErr {
+			got, err := inputsFor(t, tt.started, tt.state, tt.infra, tt.configs).Decide()
+			switch {
+			case tt.wantErr != nil:
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Decide() = %+v, %v; want error %v", got, err, tt.wantErr)
+				}
+				return
+			case tt.wantAnyErr:
 				if err == nil {
 					t.Fatalf("Decide() = %+v, want an error", got)
 				}
-				if !tt.started && !errors.Is(err, ErrNotSynced) {
-					t.Errorf("Decide() error = %v, want ErrNotSynced", err)
-				}
 				return
-			}
-			if err != nil {
+			case err != nil:
 				t.Fatalf("Decide() error = %v", err)
 			}
 			if got.Reason != tt.wantReason {
 				t.Errorf("Decide() reason = %q, want %q", got.Reason, tt.wantReason)
+			}
+			if tt.wantReason != ReasonAsExpected && got.Enabled {
+				t.Errorf("Decide() = %+v: enabled with reason %s", got, got.Reason)
 			}
 		})
 	}

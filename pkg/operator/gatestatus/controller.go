@@ -2,6 +2,7 @@ package gatestatus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,6 +65,11 @@ func NewController(
 
 func (c *Controller) sync(ctx context.Context, syncCtx factory.SyncContext) error {
 	decision, err := c.gate.Decide()
+	if errors.Is(err, gate.ErrUnmanaged) {
+		// Disabled keeps saying what was last acted on; library-go's status
+		// controller says Unmanaged on the other conditions.
+		return nil
+	}
 	if err != nil {
 		// Unknown: keep whatever the ClusterOperator says now.
 		return err

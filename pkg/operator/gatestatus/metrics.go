@@ -14,7 +14,8 @@ var enabledGauge = metrics.NewGaugeVec(&metrics.GaugeOpts{
 	Name: "http01_challenge_proxy_operator_enabled",
 	Help: "1 when the HTTP-01 challenge proxy is deployed, 0 when it is not; " +
 		"the reason label says why (AsExpected, DisabledByConfiguration, UnsupportedPlatform, " +
-		"ExternalControlPlane, UserManagedLoadBalancer, MissingVIPs, InvalidVIPs, ConflictingVIPs).",
+		"ExternalControlPlane, UserManagedLoadBalancer, MissingVIPs, InvalidVIPs, ConflictingVIPs, Removed). " +
+		"It keeps its last value while the operator is Unmanaged.",
 	StabilityLevel: metrics.ALPHA,
 }, []string{"reason"})
 

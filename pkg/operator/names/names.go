@@ -47,7 +47,34 @@ const (
 	// DaemonHealthPort is where the daemon serves /healthz and /readyz on
 	// 127.0.0.1. The config API forbids it as spec.customDeployment.internalPort.
 	DaemonHealthPort int32 = 9448
-	// DaemonMetricsPort is where the daemon serves /metrics on 127.0.0.1.
-	// The config API forbids it as spec.customDeployment.internalPort.
+	// DaemonMetricsPort is where the daemon serves /metrics over TLS on every
+	// address of the node, for Prometheus to scrape. The config API forbids
+	// it as spec.customDeployment.internalPort.
 	DaemonMetricsPort int32 = 9449
+)
+
+// The daemon's metrics: a Service for Prometheus to discover the pods by,
+// the serving certificate the service-ca operator issues for that Service,
+// and the CA bundle that Prometheus's client certificate is verified
+// against. bindata/ and manifests/ use the same names.
+const (
+	// MetricsService is the headless Service in the operand namespace that
+	// the daemon's ServiceMonitor selects; its name is in the serving
+	// certificate and in the ServiceMonitor's tlsConfig.serverName.
+	MetricsService = "http01-challenge-proxy-metrics"
+	// MetricsServingCertSecret is the Secret the service-ca operator fills
+	// for MetricsService and the DaemonSet mounts.
+	MetricsServingCertSecret = "metrics-serving-cert"
+	// MetricsClientCAConfigMap is the operand namespace's copy of
+	// AuthenticationConfigMap, which the DaemonSet mounts.
+	MetricsClientCAConfigMap = "metrics-client-ca"
+	// MetricsClientCAKey is the key of the client CA bundle in both
+	// ConfigMaps.
+	MetricsClientCAKey = "client-ca-file"
+
+	// AuthenticationNamespace and AuthenticationConfigMap hold the CA
+	// bundle that signs client certificates for this cluster, Prometheus's
+	// among them. kube-apiserver publishes it there.
+	AuthenticationNamespace = "kube-system"
+	AuthenticationConfigMap = "extension-apiserver-authentication"
 )

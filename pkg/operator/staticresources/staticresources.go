@@ -1,6 +1,7 @@
-// Package staticresources applies the proxy's ServiceAccount and SCC RBAC
-// from bindata while the proxy is enabled, and removes them once it is
-// disabled, with library-go's static resource controller.
+// Package staticresources applies the proxy's ServiceAccount, SCC RBAC and
+// metrics Service from bindata while the proxy is enabled, and removes them,
+// and the copy of the client CA bundle, once it is disabled or removed, with
+// library-go's static resource controller.
 package staticresources
 
 import (
@@ -10,6 +11,7 @@ import (
 	"github.com/openshift/library-go/pkg/operator/staticresourcecontroller"
 	"github.com/openshift/library-go/pkg/operator/v1helpers"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	corev1informers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/bindata"
@@ -21,16 +23,24 @@ import (
 // OperandStaticResourcesDegraded is True while applying or deleting fails.
 const InstanceName = "OperandStaticResources"
 
-// Files are the bindata files this controller owns, all in the operand
-// namespace. The DaemonSet is not among them: the static resource controller
-// cannot apply DaemonSets, so the daemonset package owns it.
+// Files are the bindata files this controller applies and deletes, all in
+// the operand namespace. The DaemonSet is not among them: the static
+// resource controller cannot apply DaemonSets, so the daemonset package owns
+// it.
 var Files = []string{
 	"assets/serviceaccount.yaml",
 	"assets/scc-role.yaml",
 	"assets/scc-rolebinding.yaml",
+	"assets/metrics-service.yaml",
 }
 
-// NewController returns the static resource controller for Files.
+// ClientCAFile names the operand namespace's copy of the client CA bundle,
+// which this controller only ever deletes: the clientca package makes it.
+const ClientCAFile = "assets/metrics-client-ca.yaml"
+
+// NewController returns the static resource controller for Files and
+// ClientCAFile. clientCACopy is the informer of the copy, from the clientca
+// package.
 //
 // It passes an explicit delete function to WithConditionalResources: with
 // nil, library-go deletes whenever create is false, which includes "the
@@ -41,31 +51,42 @@ func NewController(
 	inputs gate.Inputs,
 	kubeClient kubernetes.Interface,
 	kubeInformers v1helpers.KubeInformersForNamespaces,
+	clientCACopy corev1informers.ConfigMapInformer,
 	recorder events.Recorder,
 ) factory.Controller {
 	operand := kubeInformers.InformersFor(names.OperandNamespace)
 	serviceAccounts := operand.Core().V1().ServiceAccounts().Lister()
 	roles := operand.Rbac().V1().Roles().Lister()
 	roleBindings := operand.Rbac().V1().RoleBindings().Lister()
+	services := operand.Core().V1().Services().Lister()
+	clientCAs := clientCACopy.Lister()
 
-	// anyPresent says whether there is anything left to delete, so that a
-	// disabled cluster does not send three DELETEs on every resync.
+	// The present functions say whether there is anything left to delete,
+	// so that a disabled cluster does not send DELETEs on every resync.
 	anyPresent := func() bool {
 		_, saErr := serviceAccounts.ServiceAccounts(names.OperandNamespace).Get(names.OperandName)
 		_, roleErr := roles.Roles(names.OperandNamespace).Get(sccRBACName)
 		_, bindingErr := roleBindings.RoleBindings(names.OperandNamespace).Get(sccRBACName)
-		return !apierrors.IsNotFound(saErr) || !apierrors.IsNotFound(roleErr) || !apierrors.IsNotFound(bindingErr)
+		_, serviceErr := services.Services(names.OperandNamespace).Get(names.MetricsService)
+		return !apierrors.IsNotFound(saErr) || !apierrors.IsNotFound(roleErr) || !apierrors.IsNotFound(bindingErr) || !apierrors.IsNotFound(serviceErr)
+	}
+	clientCAPresent := func() bool {
+		_, err := clientCAs.ConfigMaps(names.OperandNamespace).Get(names.MetricsClientCAConfigMap)
+		return !apierrors.IsNotFound(err)
 	}
 	shouldCreate := func() bool {
 		decision, err := inputs.Decide()
 		create, _ := Actions(decision, err, anyPresent)
 		return create
 	}
-	shouldDelete := func() bool {
-		decision, err := inputs.Decide()
-		_, del := Actions(decision, err, anyPresent)
-		return del
+	shouldDelete := func(present func() bool) resourceapply.ConditionalFunction {
+		return func() bool {
+			decision, err := inputs.Decide()
+			_, del := Actions(decision, err, present)
+			return del
+		}
 	}
+	never := func() bool { return false }
 
 	c := staticresourcecontroller.NewStaticResourceController(
 		InstanceName,
@@ -75,8 +96,15 @@ func NewController(
 		operatorClient,
 		recorder,
 	).
-		WithConditionalResources(bindata.Asset, Files, shouldCreate, shouldDelete).
-		AddKubeInformers(kubeInformers)
+		WithConditionalResources(bindata.Asset, Files, shouldCreate, shouldDelete(anyPresent)).
+		// Watches the kinds of Files in the operand namespace, and has the
+		// applies read from those caches.
+		AddKubeInformers(kubeInformers).
+		// Added after AddKubeInformers on purpose: that would watch every
+		// ConfigMap of the operand namespace for it, where the copy's own
+		// informer, which watches it alone by name, does.
+		WithConditionalResources(bindata.Asset, []string{ClientCAFile}, never, shouldDelete(clientCAPresent)).
+		AddInformer(clientCACopy.Informer())
 	for _, informer := range inputs.Informers() {
 		c = c.AddInformer(informer)
 	}
@@ -88,9 +116,9 @@ const sccRBACName = names.OperandName + "-scc"
 
 // Actions says whether to create or delete the static resources. It is the
 // whole policy, kept apart from the informers so that it can be tested:
-//   - an unknown decision (err != nil) does neither;
+//   - an unknown decision (err != nil, including Unmanaged) does neither;
 //   - enabled creates (applying is idempotent and cheap);
-//   - disabled deletes, but only what is still there.
+//   - disabled, or removed, deletes, but only what is still there.
 func Actions(decision gate.Decision, decisionErr error, anyPresent func() bool) (create, del bool) {
 	if decisionErr != nil {
 		return false, false

@@ -31,7 +31,11 @@ func TestEnableOnBareMetal(t *testing.T) {
 	}
 	wantArgs := []string{
 		"--health-listen-address=127.0.0.1:9448",
-		"--metrics-listen-address=127.0.0.1:9449",
+		"--metrics-listen-address=0.0.0.0:9449",
+		"--metrics-tls-cert-file=/var/run/secrets/metrics-serving-cert/tls.crt",
+		"--metrics-tls-key-file=/var/run/secrets/metrics-serving-cert/tls.key",
+		"--metrics-client-ca-file=/var/run/configmaps/metrics-client-ca/client-ca-file",
+		"--metrics-allowed-clients=system:serviceaccount:openshift-monitoring:prometheus-k8s",
 		"--api-vips=192.0.2.5,fd00::5",
 		"--ingress-vips=192.0.2.10,fd00::10",
 		"--listen-port=8888",
