@@ -15,10 +15,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	configv1 "github.com/openshift/api/config/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator"
 )
 
 const (
@@ -183,6 +187,7 @@ func TestApplyOrder(t *testing.T) {
 		{"ServiceAccount", "Deployment", "the Deployment runs as the ServiceAccount"},
 		{"ClusterRoleBinding", "Deployment", "the operator needs its RBAC when it starts"},
 		{"SecurityContextConstraints", "Deployment", "the operand Role refers to the SCC"},
+		{"NetworkPolicy", "Deployment", "the operator's pod never runs without its NetworkPolicies"},
 		{"Deployment", "ClusterOperator", "the ClusterOperator comes last, after the operator Deployment"},
 	}
 	for _, rule := range mustPrecede {
@@ -296,6 +301,8 @@ func TestRBACHasNoWildcardsAndNoClusterAdmin(t *testing.T) {
 	}
 }
 
+// The ClusterOperator shipped in manifests/ lists what the operator lists
+// once it runs, so that must-gather collects the same before and after.
 func TestClusterOperatorListsRelatedObjects(t *testing.T) {
 	for _, m := range loadManifests(t) {
 		if m.obj.GetKind() != "ClusterOperator" {
@@ -304,11 +311,44 @@ func TestClusterOperatorListsRelatedObjects(t *testing.T) {
 		if m.obj.GetName() != "http01-challenge-proxy" {
 			t.Errorf("%s: want ClusterOperator http01-challenge-proxy", m)
 		}
-		related, _, _ := unstructured.NestedSlice(m.obj.Object, "status", "relatedObjects")
-		if len(related) < 5 {
-			t.Errorf("%s: relatedObjects should name both namespaces, both singletons and the DaemonSet, got %d", m, len(related))
+		co := &configv1.ClusterOperator{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m.obj.Object, co); err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if diff := cmp.Diff(operator.RelatedObjects(), co.Status.RelatedObjects); diff != "" {
+			t.Errorf("%s: relatedObjects differ from the operator's (-operator +manifest):\n%s", m, diff)
 		}
 		return
 	}
 	t.Error("no ClusterOperator manifest")
+}
+
+// Every related object that manifests/ creates must exist there under that
+// name: a typo would silently drop it from must-gather.
+func TestRelatedObjectsExist(t *testing.T) {
+	kinds := map[string]string{
+		"namespaces":                 "Namespace",
+		"http01challengeproxies":     "HTTP01ChallengeProxy",
+		"securitycontextconstraints": "SecurityContextConstraints",
+		"clusterroles":               "ClusterRole",
+		"clusterrolebindings":        "ClusterRoleBinding",
+		"roles":                      "Role",
+		"rolebindings":               "RoleBinding",
+		"networkpolicies":            "NetworkPolicy",
+		"servicemonitors":            "ServiceMonitor",
+		"prometheusrules":            "PrometheusRule",
+	}
+	shipped := map[string]bool{}
+	for _, m := range loadManifests(t) {
+		shipped[m.obj.GroupVersionKind().Group+"/"+m.obj.GetKind()+"/"+m.obj.GetNamespace()+"/"+m.obj.GetName()] = true
+	}
+	for _, ref := range operator.RelatedObjects() {
+		kind, ok := kinds[ref.Resource]
+		if !ok {
+			continue // created at run time, e.g. the DaemonSet
+		}
+		if key := ref.Group + "/" + kind + "/" + ref.Namespace + "/" + ref.Name; !shipped[key] {
+			t.Errorf("related object %+v is not in manifests/ (looked for %s)", ref, key)
+		}
+	}
 }
