@@ -107,9 +107,7 @@ func LocalOperatorCommand(deploy *appsv1.Deployment, opts LocalOperatorOptions) 
 	for _, v := range spec.Volumes {
 		volumes[v.Name] = v
 	}
-	// mount path -> local directory, applied longest first so that a mount
-	// nested in another one wins.
-	var mountPaths []string
+	// mount path -> local directory
 	localDirs := map[string]string{}
 	for _, m := range c.VolumeMounts {
 		if m.SubPath != "" || m.SubPathExpr != "" {
@@ -128,16 +126,9 @@ func LocalOperatorCommand(deploy *appsv1.Deployment, opts LocalOperatorOptions) 
 		for name, content := range files {
 			op.Files[filepath.Join(dir, name)] = content
 		}
-		mountPaths = append(mountPaths, path.Clean(m.MountPath))
 		localDirs[path.Clean(m.MountPath)] = dir
 	}
-	sort.Slice(mountPaths, func(i, j int) bool { return len(mountPaths[i]) > len(mountPaths[j]) })
-	rewrite := func(s string) string {
-		for _, mp := range mountPaths {
-			s = strings.ReplaceAll(s, mp+"/", localDirs[mp]+"/")
-		}
-		return s
-	}
+	rewrite := mountPathRewriter(localDirs)
 	for _, a := range args {
 		op.Args = append(op.Args, rewrite(a))
 	}
@@ -154,6 +145,45 @@ func LocalOperatorCommand(deploy *appsv1.Deployment, opts LocalOperatorOptions) 
 		op.Env = append(op.Env, e.Name+"="+value)
 	}
 	return op, nil
+}
+
+// mountPathRewriter returns a function that replaces, in a text, every path
+// under a mount path with the same path under the mount's local directory.
+// A mount path counts only where a path starts (at the start of the text or
+// after whitespace, '=', ':', ',' or a quote) and where it ends (at the end,
+// '/', whitespace, ',' or a quote): /tmp is not in /var/tmp or /tmpfs. The
+// text is scanned once, longest mount path first, so a nested mount wins and
+// a local directory that itself lies under a mount path (a checkout in
+// /tmp, with an emptyDir on /tmp) is never rewritten again.
+func mountPathRewriter(localDirs map[string]string) func(string) string {
+	var mountPaths []string
+	for mp := range localDirs {
+		mountPaths = append(mountPaths, mp)
+	}
+	sort.Slice(mountPaths, func(i, j int) bool { return len(mountPaths[i]) > len(mountPaths[j]) })
+	startsPath := func(b byte) bool { return strings.IndexByte(" \t\n=:,\"'", b) >= 0 }
+	endsPath := func(b byte) bool { return b == '/' || strings.IndexByte(" \t\n,\"'", b) >= 0 }
+	return func(s string) string {
+		var b strings.Builder
+		for i := 0; i < len(s); {
+			replaced := false
+			if s[i] == '/' && (i == 0 || startsPath(s[i-1])) {
+				for _, mp := range mountPaths {
+					end := i + len(mp)
+					if strings.HasPrefix(s[i:], mp) && (end == len(s) || endsPath(s[end])) {
+						b.WriteString(localDirs[mp])
+						i, replaced = end, true
+						break
+					}
+				}
+			}
+			if !replaced {
+				b.WriteByte(s[i])
+				i++
+			}
+		}
+		return b.String()
+	}
 }
 
 // volumeFiles returns the files of a volume.

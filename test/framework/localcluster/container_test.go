@@ -62,6 +62,30 @@ func TestLocalBinary(t *testing.T) {
 	}
 }
 
+func TestMountPathRewriter(t *testing.T) {
+	// The local directories lie under /tmp, a mount path too, as in a
+	// checkout under /tmp.
+	rewrite := mountPathRewriter(map[string]string{
+		"/var/run/configmaps/config": "/tmp/repo/volumes/config",
+		"/tmp":                       "/tmp/repo/volumes/tmp",
+		"/etc/certs":                 "/tmp/repo/volumes/certs",
+		"/etc/certs/extra":           "/tmp/repo/volumes/extra",
+	})
+	for in, want := range map[string]string{
+		"--config=/var/run/configmaps/config/config.yaml": "--config=/tmp/repo/volumes/config/config.yaml",
+		"/tmp":                            "/tmp/repo/volumes/tmp",
+		"--scratch=/tmp/x":                "--scratch=/tmp/repo/volumes/tmp/x",
+		"/var/tmp/x /tmpfs/x /etc/certsx": "/var/tmp/x /tmpfs/x /etc/certsx",
+		"certFile: /etc/certs/tls.crt\nb: /etc/certs/extra/ca.crt": "certFile: /tmp/repo/volumes/certs/tls.crt\nb: /tmp/repo/volumes/extra/ca.crt",
+		`paths: ["/tmp/a","/etc/certs/b"]`:                         `paths: ["/tmp/repo/volumes/tmp/a","/tmp/repo/volumes/certs/b"]`,
+		"--listen=0.0.0.0:8443":                                    "--listen=0.0.0.0:8443",
+	} {
+		if got := rewrite(in); got != want {
+			t.Errorf("rewrite(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+}
+
 func testDeployment() *appsv1.Deployment {
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "op", Namespace: "op-ns"},
@@ -95,7 +119,8 @@ func testDeployment() *appsv1.Deployment {
 
 func TestLocalOperatorCommand(t *testing.T) {
 	images, dir := fakeImage(t)
-	root := "/local/volumes"
+	// Under /tmp, which the Deployment mounts too: a checkout in /tmp.
+	root := "/tmp/local/volumes"
 	op, err := LocalOperatorCommand(testDeployment(), LocalOperatorOptions{
 		Images:     images,
 		VolumeRoot: root,
@@ -114,7 +139,7 @@ func TestLocalOperatorCommand(t *testing.T) {
 	}
 	// Paths under a mount point are rewritten; a path that merely starts
 	// with the same letters (/etc/opx) is not.
-	wantArgs := []string{"operator", "--config=/local/volumes/config/config.yaml", "--other=/etc/opx", "--kubeconfig=/k"}
+	wantArgs := []string{"operator", "--config=/tmp/local/volumes/config/config.yaml", "--other=/etc/opx", "--kubeconfig=/k"}
 	if !slices.Equal(op.Args, wantArgs) {
 		t.Errorf("args\n got %v\nwant %v", op.Args, wantArgs)
 	}
@@ -123,8 +148,8 @@ func TestLocalOperatorCommand(t *testing.T) {
 		t.Errorf("env %v, want %v", op.Env, wantEnv)
 	}
 	wantFiles := map[string]string{
-		"/local/volumes/config/config.yaml": "certFile: /local/volumes/certs/tls.crt\nother: /etc/opx/keep\n",
-		"/local/volumes/certs/tls.crt":      "CERT",
+		"/tmp/local/volumes/config/config.yaml": "certFile: /tmp/local/volumes/certs/tls.crt\nother: /etc/opx/keep\n",
+		"/tmp/local/volumes/certs/tls.crt":      "CERT",
 	}
 	if len(op.Files) != len(wantFiles) {
 		t.Errorf("files %v, want %v", op.Files, wantFiles)
