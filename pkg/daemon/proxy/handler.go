@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
@@ -87,7 +86,7 @@ func NewHandler(cfg HandlerConfig, observer Observer) *Handler {
 		reverseProxy: &httputil.ReverseProxy{
 			Rewrite:        rewrite,
 			Transport:      &timedTransport{next: newUpstreamTransport(cfg), observer: observer},
-			ModifyResponse: capResponse(cfg.MaxResponseBytes),
+			ModifyResponse: modifyResponse(cfg.MaxResponseBytes),
 			ErrorHandler:   upstreamError,
 			ErrorLog:       klog.NewStandardLogger("WARNING"),
 		},
@@ -145,7 +144,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, token string) 
 	vip, ok := SelectUpstream(client, h.ingressVIPs)
 	if !ok {
 		// Options validation requires an ingress VIP; this is unreachable.
-		http.Error(w, "no upstream configured", http.StatusBadGateway)
+		answer(w, r, http.StatusBadGateway, proxyStatus(ErrorConfiguration, netip.Addr{}), "no upstream configured")
 		h.observer.RequestHandled(OutcomeUpstreamError, http.StatusBadGateway)
 		return
 	}
@@ -178,7 +177,7 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, reason Reason) 
 	if reason == MethodNotAllowed {
 		w.Header().Set("Allow", "GET, HEAD")
 	}
-	http.Error(w, reason.Message(), reason.Status())
+	answer(w, r, reason.Status(), proxyStatus(ErrorRequestDenied, netip.Addr{}), reason.Message())
 	h.observer.RequestHandled(OutcomeRejected, reason.Status())
 	// Rejections are logged one level quieter than forwards: anything on the
 	// internet that scans port 80 of the API VIP ends up here.
@@ -216,6 +215,9 @@ func rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Host = pr.In.Host
 	pr.Out.Header = allowedHeaders(pr.In.Header)
 	pr.SetXForwarded()
+	// Our entry only: the client's Via is dropped with every other header
+	// it sent, since it is as unverifiable as a forged Forwarded.
+	pr.Out.Header.Set(viaHeader, viaEntry(pr.In.ProtoMajor, pr.In.ProtoMinor))
 }
 
 // allowedHeaders returns a copy of the forwardedHeaders of h.
@@ -230,21 +232,41 @@ func allowedHeaders(h http.Header) http.Header {
 }
 
 // upstreamError answers for an upstream that could not be reached (502),
-// did not answer in time (504) or answered with too much (502).
+// did not answer in time (504) or answered with too much (502). The answer
+// names the ingress VIP that was tried, in the body for a human and in
+// Proxy-Status for a program (the diagnose command), so that "the router is
+// down" is told apart from "the proxy is broken" without reading our logs.
 func upstreamError(w http.ResponseWriter, r *http.Request, err error) {
-	if f := forwardFrom(r.Context()); f != nil {
+	f := forwardFrom(r.Context())
+	var upstream netip.AddrPort
+	if f != nil {
 		f.err = err
+		upstream = f.upstream
 	}
-	var netErr net.Error
-	if errors.As(err, &netErr) && netErr.Timeout() || errors.Is(err, context.DeadlineExceeded) {
-		http.Error(w, "upstream timed out", http.StatusGatewayTimeout)
-		return
+	failure := classifyUpstreamError(err)
+	answer(w, r, failure.status, proxyStatus(failure.errorType, upstream.Addr()),
+		fmt.Sprintf("%s: ingress VIP %s: %s", failure.summary(), upstream, failure.problem))
+}
+
+// answer sends a response the proxy produces itself: a short plain-text
+// body, our Via entry and our Proxy-Status member, which is what tells it
+// apart from an answer of the router.
+func answer(w http.ResponseWriter, r *http.Request, status int, proxyStatusMember, message string) {
+	w.Header().Set(viaHeader, viaEntry(r.ProtoMajor, r.ProtoMinor))
+	w.Header().Set(proxyStatusHeader, proxyStatusMember)
+	http.Error(w, message, status)
+}
+
+// modifyResponse caps the upstream's response and adds our Via entry to it.
+func modifyResponse(maxBytes int64) func(*http.Response) error {
+	limit := capResponse(maxBytes)
+	return func(resp *http.Response) error {
+		if err := limit(resp); err != nil {
+			return err
+		}
+		appendVia(resp.Header, resp.ProtoMajor, resp.ProtoMinor)
+		return nil
 	}
-	if errors.Is(err, errResponseTooLarge) {
-		http.Error(w, "upstream response too large", http.StatusBadGateway)
-		return
-	}
-	http.Error(w, "upstream unavailable", http.StatusBadGateway)
 }
 
 var errResponseTooLarge = errors.New("upstream response too large")

@@ -63,6 +63,9 @@ func FuzzHandler(f *testing.F) {
 			if w.Code < 400 || w.Code > 499 {
 				t.Fatalf("nothing forwarded, yet answered %d", w.Code)
 			}
+			if !ReadAnswer(w.Header()).Refused() {
+				t.Fatalf("a refusal without the proxy's Via and Proxy-Status: %v", w.Header())
+			}
 			return
 		}
 		if len(recorder.requests) > 1 {
@@ -89,7 +92,7 @@ func checkForwarded(t *testing.T, out, in *http.Request, upstream netip.AddrPort
 	case out.ContentLength > 0 || len(out.TransferEncoding) > 0 || (out.Body != nil && out.Body != http.NoBody):
 		t.Fatalf("forwarded a body (length %d, encoding %v)", out.ContentLength, out.TransferEncoding)
 	}
-	allowed := append(slices.Clone(forwardedHeaders), "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto")
+	allowed := append(slices.Clone(forwardedHeaders), "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Via")
 	for name := range out.Header {
 		if !slices.Contains(allowed, name) {
 			t.Fatalf("forwarded client header %q", name)
@@ -97,5 +100,8 @@ func checkForwarded(t *testing.T, out, in *http.Request, upstream netip.AddrPort
 	}
 	if xff := out.Header.Get("X-Forwarded-For"); xff != "203.0.113.7" {
 		t.Fatalf("X-Forwarded-For %q, want the real client only", xff)
+	}
+	if via := out.Header.Values("Via"); len(via) != 1 || via[0] != viaEntry(in.ProtoMajor, in.ProtoMinor) {
+		t.Fatalf("forwarded Via %q, want only our entry", via)
 	}
 }

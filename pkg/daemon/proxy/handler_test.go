@@ -24,7 +24,7 @@ const (
 
 // seenRequest is what the upstream (the router, in production) received.
 type seenRequest struct {
-	method, target, host, xff, xfProto string
+	method, target, host, xff, xfProto, via string
 }
 
 // fakeRouter stands in for the ingress VIP: it counts every request and
@@ -55,6 +55,7 @@ func newFakeRouter(t *testing.T, network, address string, handler http.HandlerFu
 		router.seen = append(router.seen, seenRequest{
 			method: r.Method, target: r.RequestURI, host: r.Host,
 			xff: strings.Join(r.Header.Values("X-Forwarded-For"), ","), xfProto: r.Header.Get("X-Forwarded-Proto"),
+			via: strings.Join(r.Header.Values("Via"), ","),
 		})
 		router.mu.Unlock()
 		handler(w, r)
@@ -207,9 +208,15 @@ func TestHandlerForwardsChallengeRequests(t *testing.T) {
 				t.Fatalf("router saw %d requests, want 1", hits)
 			}
 			seen := router.lastSeen()
-			expect := seenRequest{method: tc.expectMethod, target: challenge, host: tc.expectUpHost, xff: tc.expectUpXFF, xfProto: "http"}
+			expect := seenRequest{method: tc.expectMethod, target: challenge, host: tc.expectUpHost, xff: tc.expectUpXFF, xfProto: "http", via: "1.1 " + Pseudonym}
 			if seen != expect {
 				t.Errorf("router saw %+v, want %+v", seen, expect)
+			}
+			if via := resp.header.Values("Via"); len(via) != 1 || via[0] != "1.1 "+Pseudonym {
+				t.Errorf("response Via %q, want our entry", via)
+			}
+			if ps := resp.header.Get("Proxy-Status"); ps != "" {
+				t.Errorf("the router's answer carries Proxy-Status %q, want none", ps)
 			}
 		})
 	}
@@ -231,6 +238,7 @@ func TestHandlerRejectsWithoutContactingTheUpstream(t *testing.T) {
 		expectAllow  bool
 	}{
 		{"other path", get("/api/v1/secrets"), http.StatusNotFound, false},
+		{"other path over HTTP/1.0", "GET / HTTP/1.0\r\nHost: " + apiHost + "\r\n\r\n", http.StatusNotFound, false},
 		{"root", get("/"), http.StatusNotFound, false},
 		{"short token", get(ChallengePathPrefix + "abc"), http.StatusNotFound, false},
 		{"traversal", get(ChallengePathPrefix + "../../" + certManagerToken), http.StatusBadRequest, false},
@@ -248,13 +256,15 @@ func TestHandlerRejectsWithoutContactingTheUpstream(t *testing.T) {
 		{"websocket upgrade", get(challenge, "Connection: Upgrade\r\n", "Upgrade: websocket\r\n"), http.StatusBadRequest, false},
 		{"h2c upgrade", get(challenge, "Connection: Upgrade, HTTP2-Settings\r\n", "Upgrade: h2c\r\n", "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"), http.StatusBadRequest, false},
 		{"HTTP/1.0 without Host", "GET " + challenge + " HTTP/1.0\r\n\r\n", http.StatusBadRequest, false},
-		{"oversized headers", get(challenge, "X-Pad: "+strings.Repeat("a", 16<<10)+"\r\n"), http.StatusRequestHeaderFieldsTooLarge, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := send(t, address, tc.raw)
 			if resp.status != tc.expectStatus {
 				t.Errorf("status %d (%q), want %d", resp.status, resp.body, tc.expectStatus)
+			}
+			if answer := ReadAnswer(resp.header); !answer.Refused() || answer.NextHop != "" {
+				t.Errorf("Via %q, Proxy-Status %q: want a refusal by the proxy, naming no upstream", resp.header.Values("Via"), resp.header.Values("Proxy-Status"))
 			}
 			if allow := resp.header.Get("Allow"); (allow == "GET, HEAD") != tc.expectAllow {
 				t.Errorf("Allow header %q", allow)
@@ -267,6 +277,14 @@ func TestHandlerRejectsWithoutContactingTheUpstream(t *testing.T) {
 			}
 		})
 	}
+	// Go's server answers what it cannot parse before the handler sees it:
+	// such answers cannot carry our headers.
+	t.Run("oversized headers are answered by Go, without our headers", func(t *testing.T) {
+		resp := send(t, address, get(challenge, "X-Pad: "+strings.Repeat("a", 16<<10)+"\r\n"))
+		if resp.status != http.StatusRequestHeaderFieldsTooLarge || resp.header.Get("Via") != "" {
+			t.Errorf("status %d with Via %q, want 431 without Via", resp.status, resp.header.Get("Via"))
+		}
+	})
 	if hits := router.hits.Load(); hits != 0 {
 		t.Errorf("router saw %d requests, want none", hits)
 	}
@@ -295,9 +313,8 @@ func TestHandlerUpstreamFailures(t *testing.T) {
 		ln.Close()
 		address, observer := startProxy(t, "127.0.0.1:0", HandlerConfig{IngressVIPs: []netip.Addr{closed.Addr()}, UpstreamPort: closed.Port()}, 16)
 		resp := send(t, address, challenge)
-		if resp.status != http.StatusBadGateway {
-			t.Errorf("status %d, want 502", resp.status)
-		}
+		expectUpstreamFailure(t, resp, http.StatusBadGateway, ErrorConnectionRefused, closed,
+			"upstream unavailable: ingress VIP "+closed.String()+": connection refused")
 		if handled, _, _ := observer.snapshot(); len(handled) != 1 || handled[0] != "upstream_error 502" {
 			t.Errorf("observed %v", handled)
 		}
@@ -311,9 +328,8 @@ func TestHandlerUpstreamFailures(t *testing.T) {
 		cfg.ResponseHeaderTimeout = 100 * time.Millisecond
 		address, observer := startProxy(t, "127.0.0.1:0", cfg, 16)
 		resp := send(t, address, challenge)
-		if resp.status != http.StatusGatewayTimeout {
-			t.Errorf("status %d, want 504", resp.status)
-		}
+		expectUpstreamFailure(t, resp, http.StatusGatewayTimeout, ErrorResponseTimeout, router.addrPort(),
+			"upstream timed out: ingress VIP "+router.addrPort().String()+": no response headers within the response timeout")
 		if handled, _, _ := observer.snapshot(); len(handled) != 1 || handled[0] != "upstream_error 504" {
 			t.Errorf("observed %v", handled)
 		}
@@ -325,8 +341,22 @@ func TestHandlerUpstreamFailures(t *testing.T) {
 			w.Write(make([]byte, DefaultMaxResponseBytes+1))
 		})
 		address, _ := startProxy(t, "127.0.0.1:0", configFor(router), 16)
-		if resp := send(t, address, challenge); resp.status != http.StatusBadGateway {
-			t.Errorf("status %d, want 502", resp.status)
+		expectUpstreamFailure(t, send(t, address, challenge), http.StatusBadGateway, ErrorResponseBodySize, router.addrPort(),
+			"upstream unavailable: ingress VIP "+router.addrPort().String()+": response too large")
+	})
+
+	t.Run("the upstream's Via is kept and ours appended", func(t *testing.T) {
+		router := newFakeRouter(t, "tcp", "127.0.0.1:0", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Via", "1.1 router")
+			http.NotFound(w, r)
+		})
+		address, _ := startProxy(t, "127.0.0.1:0", configFor(router), 16)
+		resp := send(t, address, challenge)
+		if via := resp.header.Values("Via"); resp.status != http.StatusNotFound || len(via) != 1 || via[0] != "1.1 router, 1.1 "+Pseudonym {
+			t.Errorf("got %d with Via %q, want the router's 404 with Via \"1.1 router, 1.1 %s\"", resp.status, via, Pseudonym)
+		}
+		if !ReadAnswer(resp.header).FromUpstream() {
+			t.Errorf("ReadAnswer(%v) does not say the router answered", resp.header)
 		}
 	})
 
@@ -368,6 +398,20 @@ func TestHandlerUpstreamFailures(t *testing.T) {
 			t.Errorf("status %d after %d upstream requests, want the 302 after 1", resp.status, router.hits.Load())
 		}
 	})
+}
+
+// expectUpstreamFailure checks a gateway error the proxy produced: its
+// status, body, and the Proxy-Status member that names the error and the
+// ingress VIP tried.
+func expectUpstreamFailure(t *testing.T, resp response, status int, errorType string, upstream netip.AddrPort, body string) {
+	t.Helper()
+	if resp.status != status || strings.TrimSpace(resp.body) != body {
+		t.Errorf("got %d %q, want %d %q", resp.status, resp.body, status, body)
+	}
+	expect := Answer{ThroughProxy: true, ProxyError: errorType, NextHop: upstream.Addr().String()}
+	if got := ReadAnswer(resp.header); got != expect {
+		t.Errorf("Via %q, Proxy-Status %q read as %+v, want %+v", resp.header.Values("Via"), resp.header.Values("Proxy-Status"), got, expect)
+	}
 }
 
 // TestHandlerOpensOneUpstreamConnectionPerRequest checks that no connection
@@ -425,6 +469,7 @@ func TestHandlerForwardsOnlyAllowedHeaders(t *testing.T) {
 		"X-Forwarded-For":   {"127.0.0.1"},
 		"X-Forwarded-Host":  {apiHost},
 		"X-Forwarded-Proto": {"http"},
+		"Via":               {"1.1 " + Pseudonym},
 	}
 	if !reflect.DeepEqual(seen, expect) {
 		t.Errorf("router saw headers\n  %v\nwant\n  %v", seen, expect)

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -52,10 +53,13 @@ func newGuardedDialer(ingressVIPs []netip.Addr, port uint16, timeout time.Durati
 	return d
 }
 
+// errNotAnUpstream is what guardedDialer refuses with.
+var errNotAnUpstream = errors.New("not an ingress VIP upstream")
+
 func (d *guardedDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	target, err := netip.ParseAddrPort(address)
 	if err != nil || !slices.Contains(d.allowed, target) {
-		return nil, fmt.Errorf("refusing to dial %q: not an ingress VIP upstream", address)
+		return nil, fmt.Errorf("refusing to dial %q: %w", address, errNotAnUpstream)
 	}
 	return d.dialer.DialContext(ctx, network, address)
 }
