@@ -23,6 +23,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/metrics"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/pathprobe"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/proxy"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/rules"
 )
@@ -51,6 +52,11 @@ ingress VIP on port 80 and answers everything else with a 4xx.
 
 Its nftables table also resets connections made straight to --listen-port,
 so that the proxy is reachable only through the redirect.
+
+Every --path-probe-interval, and whenever its rules are back in place, it
+sends a challenge request for a random token from the node to port 80 of each
+API VIP and exports whether the router answered through a proxy
+(http01_challenge_proxy_path_ok). A broken path does not make it unready.
 
 /metrics is served in plain HTTP on loopback by default. On any other address
 it is served only over TLS (1.2 or later) with client certificates: the
@@ -111,7 +117,20 @@ func addKlogFlags(fs *pflag.FlagSet) {
 func Run(ctx context.Context, cfg Config) error {
 	m := metrics.New()
 	kernel := rules.NewKernel()
-	reconciler := rules.NewReconciler(kernel, rules.Desired(cfg.APIVIPs, cfg.ListenPort), cfg.ResyncInterval, rules.DefaultDebounce, m)
+	var rulesObserver rules.Observer = m
+	var prober *pathprobe.Prober
+	if cfg.PathProbeInterval > 0 {
+		prober = pathprobe.New(pathprobe.Config{APIVIPs: cfg.APIVIPs, Interval: cfg.PathProbeInterval}, m)
+		rulesObserver = &probeWhenRulesRestored{Observer: m, prober: prober}
+	}
+	reconciler := rules.NewReconciler(kernel, rules.Desired(cfg.APIVIPs, cfg.ListenPort), cfg.ResyncInterval, rules.DefaultDebounce, rulesObserver)
+	// Readiness does not depend on the path probe, on purpose. A broken
+	// path is most often the router's or the network's fault, which no
+	// restart or rollout of this pod fixes; an unready pod would only hold
+	// up DaemonSet rollouts and node drains and make the operator report
+	// itself degraded for a problem elsewhere. And on the nodes that do not
+	// hold the API VIP the probe tests another node's proxy. The probe's
+	// metric and alert say what is broken instead.
 	health := newHealth(reconciler, cfg.ResyncInterval)
 
 	// Probes and metrics answer from the start (not ready yet).
@@ -137,6 +156,11 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { defer loops.Done(); kernel.Watch(loopsCtx, reconciler.Trigger) }()
 	go func() { defer loops.Done(); reconciler.Run(loopsCtx) }()
 	klog.InfoS("Keeping nftables rules in place", "table", rules.TableName, "apiVIPs", cfg.APIVIPs, "resyncInterval", cfg.ResyncInterval)
+	if prober != nil {
+		loops.Add(1)
+		go func() { defer loops.Done(); prober.Run(loopsCtx) }()
+		klog.InfoS("Probing the challenge path through each API VIP", "apiVIPs", cfg.APIVIPs, "interval", cfg.PathProbeInterval)
+	}
 
 	var runErr error
 	select {
@@ -148,7 +172,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	health.stopping.Store(true)
-	// The reconciler must be stopped first, or it would repair the removal.
+	// The reconciler must be stopped first, or it would repair the removal;
+	// the prober too, or it would report the path it sees being taken down.
 	stopLoops()
 	loops.Wait()
 	m.SetRulesPresent(false)

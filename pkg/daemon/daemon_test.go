@@ -28,6 +28,7 @@ func TestDaemonCommandFlags(t *testing.T) {
 		"metrics-allowed-clients": "[system:serviceaccount:openshift-monitoring:prometheus-k8s]",
 		"resync-interval":         "30s",
 		"max-connections":         "256",
+		"path-probe-interval":     "30s",
 		"v":                       "0",
 		"vmodule":                 "",
 	}

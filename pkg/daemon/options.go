@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/metrics"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/pathprobe"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/proxy"
 )
 
@@ -27,6 +28,10 @@ const (
 	minResyncInterval  = time.Second
 	maxResyncInterval  = time.Hour
 	maxConnectionLimit = 65536
+	// A probe can take up to pathprobe.DefaultTimeout; probing more often
+	// than every second would only queue triggers.
+	minPathProbeInterval = time.Second
+	maxPathProbeInterval = time.Hour
 )
 
 // Options are the daemon's command-line flags as given.
@@ -42,6 +47,7 @@ type Options struct {
 	MetricsAllowedClients []string
 	ResyncInterval        time.Duration
 	MaxConnections        int
+	PathProbeInterval     time.Duration
 }
 
 // NewOptions returns the options with their defaults.
@@ -53,6 +59,7 @@ func NewOptions() *Options {
 		MetricsAllowedClients: []string{metrics.DefaultAllowedClient},
 		ResyncInterval:        DefaultResyncInterval,
 		MaxConnections:        proxy.DefaultMaxConnections,
+		PathProbeInterval:     pathprobe.DefaultInterval,
 	}
 }
 
@@ -80,6 +87,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"How often the nftables rules are compared with the desired ones even without a netlink event (1s-1h).")
 	fs.IntVar(&o.MaxConnections, "max-connections", o.MaxConnections,
 		"Most client connections the proxy serves at once; more wait in the kernel's listen backlog.")
+	fs.DurationVar(&o.PathProbeInterval, "path-probe-interval", o.PathProbeInterval,
+		"How often the node sends a challenge request for a random token to port 80 of each API VIP, through whichever proxy holds it, "+
+			"and exports whether the router answered (http01_challenge_proxy_path_ok); also after every rule repair. 1s-1h, or 0 to disable.")
 }
 
 // Config is the validated form of Options.
@@ -91,6 +101,8 @@ type Config struct {
 	Metrics        metrics.ServerConfig
 	ResyncInterval time.Duration
 	MaxConnections int
+	// PathProbeInterval is 0 when path probing is off.
+	PathProbeInterval time.Duration
 }
 
 // Config validates the options, reporting every problem at once, each named
@@ -144,18 +156,22 @@ func (o *Options) Config() (Config, error) {
 	if o.MaxConnections < 1 || o.MaxConnections > maxConnectionLimit {
 		flagError("max-connections", "%d is not between 1 and %d", o.MaxConnections, maxConnectionLimit)
 	}
+	if o.PathProbeInterval != 0 && (o.PathProbeInterval < minPathProbeInterval || o.PathProbeInterval > maxPathProbeInterval) {
+		flagError("path-probe-interval", "%v is not 0 (off) or between %v and %v", o.PathProbeInterval, minPathProbeInterval, maxPathProbeInterval)
+	}
 
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
 	return Config{
-		APIVIPs:        apiVIPs,
-		IngressVIPs:    ingressVIPs,
-		ListenPort:     uint16(o.ListenPort),
-		HealthAddress:  health,
-		Metrics:        metricsServer,
-		ResyncInterval: o.ResyncInterval,
-		MaxConnections: o.MaxConnections,
+		APIVIPs:           apiVIPs,
+		IngressVIPs:       ingressVIPs,
+		ListenPort:        uint16(o.ListenPort),
+		HealthAddress:     health,
+		Metrics:           metricsServer,
+		ResyncInterval:    o.ResyncInterval,
+		MaxConnections:    o.MaxConnections,
+		PathProbeInterval: o.PathProbeInterval,
 	}, nil
 }
 

@@ -51,11 +51,11 @@ func FuzzParseVIPs(f *testing.F) {
 // error names the flag at fault, and that a configuration that validates
 // keeps every promise the daemon relies on.
 func FuzzOptions(f *testing.F) {
-	f.Add("192.0.2.10,2001:db8::10", "192.0.2.20", 8888, "127.0.0.1:9448", "127.0.0.1:9449", "", "", "", "system:serviceaccount:openshift-monitoring:prometheus-k8s", int64(30*time.Second), 256)
-	f.Add("192.0.2.10", "192.0.2.20", 18888, "127.0.0.1:9448", "0.0.0.0:9449", "/tls/tls.crt", "/tls/tls.key", "/ca/client-ca-file", "a,b", int64(time.Second), 1)
-	f.Add("192.0.2.10", "192.0.2.10", 80, "localhost:9448", "[::]:9449", "/tls/tls.crt", "", "", ",", int64(0), 0)
-	f.Add(`"192.0.2.10`, "2001:db8::20", 9449, "127.0.0.1:8888", "127.0.0.1:9448", " ", "x", "y", `"a,b",c`, int64(time.Hour), 65536)
-	f.Fuzz(func(t *testing.T, apiVIPs, ingressVIPs string, listenPort int, health, metricsAddress, certFile, keyFile, clientCAFile, allowedClients string, resync int64, maxConnections int) {
+	f.Add("192.0.2.10,2001:db8::10", "192.0.2.20", 8888, "127.0.0.1:9448", "127.0.0.1:9449", "", "", "", "system:serviceaccount:openshift-monitoring:prometheus-k8s", int64(30*time.Second), 256, int64(30*time.Second))
+	f.Add("192.0.2.10", "192.0.2.20", 18888, "127.0.0.1:9448", "0.0.0.0:9449", "/tls/tls.crt", "/tls/tls.key", "/ca/client-ca-file", "a,b", int64(time.Second), 1, int64(0))
+	f.Add("192.0.2.10", "192.0.2.10", 80, "localhost:9448", "[::]:9449", "/tls/tls.crt", "", "", ",", int64(0), 0, int64(-time.Second))
+	f.Add(`"192.0.2.10`, "2001:db8::20", 9449, "127.0.0.1:8888", "127.0.0.1:9448", " ", "x", "y", `"a,b",c`, int64(time.Hour), 65536, int64(time.Millisecond))
+	f.Fuzz(func(t *testing.T, apiVIPs, ingressVIPs string, listenPort int, health, metricsAddress, certFile, keyFile, clientCAFile, allowedClients string, resync int64, maxConnections int, pathProbe int64) {
 		o := NewOptions()
 		fs := pflag.NewFlagSet("daemon", pflag.ContinueOnError)
 		o.AddFlags(fs)
@@ -67,6 +67,7 @@ func FuzzOptions(f *testing.F) {
 			"--metrics-allowed-clients=" + allowedClients,
 			"--resync-interval=" + time.Duration(resync).String(),
 			"--max-connections=" + strconv.Itoa(maxConnections),
+			"--path-probe-interval=" + time.Duration(pathProbe).String(),
 		}
 		if err := fs.Parse(args); err != nil {
 			return // pflag's own errors (a list that is not CSV) name the flag
@@ -114,5 +115,8 @@ func checkConfigInvariants(t *testing.T, cfg Config) {
 	}
 	if cfg.MaxConnections < 1 || cfg.MaxConnections > maxConnectionLimit {
 		t.Fatalf("max connections %d out of range", cfg.MaxConnections)
+	}
+	if p := cfg.PathProbeInterval; p != 0 && (p < minPathProbeInterval || p > maxPathProbeInterval) {
+		t.Fatalf("path probe interval %v is neither off nor in range", p)
 	}
 }

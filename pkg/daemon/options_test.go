@@ -114,6 +114,11 @@ func TestOptionsConfig(t *testing.T) {
 		{name: "resync too short", change: func(o *Options) { o.ResyncInterval = 100 * time.Millisecond }, expectErrors: []string{"--resync-interval: 100ms is not between 1s and 1h0m0s"}},
 		{name: "resync too long", change: func(o *Options) { o.ResyncInterval = 2 * time.Hour }, expectErrors: []string{"--resync-interval"}},
 		{name: "no connections", change: func(o *Options) { o.MaxConnections = 0 }, expectErrors: []string{"--max-connections: 0 is not between 1 and 65536"}},
+		{name: "path probing off", change: func(o *Options) { o.PathProbeInterval = 0 }},
+		{name: "path probing every second", change: func(o *Options) { o.PathProbeInterval = time.Second }},
+		{name: "path probe interval too short", change: func(o *Options) { o.PathProbeInterval = 500 * time.Millisecond }, expectErrors: []string{"--path-probe-interval: 500ms is not 0 (off) or between 1s and 1h0m0s"}},
+		{name: "path probe interval too long", change: func(o *Options) { o.PathProbeInterval = 61 * time.Minute }, expectErrors: []string{"--path-probe-interval: 1h1m0s"}},
+		{name: "negative path probe interval", change: func(o *Options) { o.PathProbeInterval = -time.Second }, expectErrors: []string{"--path-probe-interval: -1s"}},
 		{
 			name: "every problem is reported at once",
 			change: func(o *Options) {
@@ -163,13 +168,14 @@ func TestConfigFromDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect := Config{
-		APIVIPs:        []netip.Addr{netip.MustParseAddr("192.0.2.10")},
-		IngressVIPs:    []netip.Addr{netip.MustParseAddr("2001:db8::20")},
-		ListenPort:     8888,
-		HealthAddress:  netip.MustParseAddrPort("127.0.0.1:9448"),
-		Metrics:        metrics.ServerConfig{Address: netip.MustParseAddrPort("127.0.0.1:9449")},
-		ResyncInterval: 30 * time.Second,
-		MaxConnections: 256,
+		APIVIPs:           []netip.Addr{netip.MustParseAddr("192.0.2.10")},
+		IngressVIPs:       []netip.Addr{netip.MustParseAddr("2001:db8::20")},
+		ListenPort:        8888,
+		HealthAddress:     netip.MustParseAddrPort("127.0.0.1:9448"),
+		Metrics:           metrics.ServerConfig{Address: netip.MustParseAddrPort("127.0.0.1:9449")},
+		ResyncInterval:    30 * time.Second,
+		MaxConnections:    256,
+		PathProbeInterval: 30 * time.Second,
 	}
 	if !reflect.DeepEqual(cfg, expect) {
 		t.Errorf("Config() =\n  %+v\nwant\n  %+v", cfg, expect)

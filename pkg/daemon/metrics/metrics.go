@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -24,6 +25,8 @@ type Metrics struct {
 	rulesPresent      prometheus.Gauge
 	ruleRepairs       *prometheus.CounterVec
 	activeConnections prometheus.Gauge
+	pathOK            *prometheus.GaugeVec
+	pathProbeDuration *prometheus.GaugeVec
 }
 
 // New creates the metrics and registers them, with the Go runtime and process
@@ -57,9 +60,21 @@ func New() *Metrics {
 			Name:      "active_connections",
 			Help:      "Client connections currently open on the proxy port.",
 		}),
+		// Labelled by VIP so that a series exists only once a probe ran:
+		// with probing off there is nothing for an alert to fire on.
+		pathOK: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "path_ok",
+			Help:      "1 when the last probe from this node of api_vip port 80 got the router's answer through the proxy, 0 otherwise.",
+		}, []string{"api_vip"}),
+		pathProbeDuration: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "path_probe_duration_seconds",
+			Help:      "How long the last probe from this node of api_vip port 80 took, answered or not.",
+		}, []string{"api_vip"}),
 	}
 	m.registry.MustRegister(
-		m.requests, m.upstreamLatency, m.rulesPresent, m.ruleRepairs, m.activeConnections,
+		m.requests, m.upstreamLatency, m.rulesPresent, m.ruleRepairs, m.activeConnections, m.pathOK, m.pathProbeDuration,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -88,6 +103,15 @@ func (m *Metrics) SetRulesPresent(present bool) {
 }
 
 func (m *Metrics) RulesRepaired(reason string) { m.ruleRepairs.WithLabelValues(reason).Inc() }
+
+func (m *Metrics) PathProbed(apiVIP netip.Addr, ok bool, duration time.Duration) {
+	value := 0.0
+	if ok {
+		value = 1
+	}
+	m.pathOK.WithLabelValues(apiVIP.String()).Set(value)
+	m.pathProbeDuration.WithLabelValues(apiVIP.String()).Set(duration.Seconds())
+}
 
 func (m *Metrics) ConnectionOpened() { m.activeConnections.Inc() }
 func (m *Metrics) ConnectionClosed() { m.activeConnections.Dec() }

@@ -3,10 +3,12 @@ package metrics
 import (
 	"io"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/pathprobe"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/proxy"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/rules"
 )
@@ -15,6 +17,7 @@ var (
 	_ proxy.Observer     = (*Metrics)(nil)
 	_ proxy.ConnObserver = (*Metrics)(nil)
 	_ rules.Observer     = (*Metrics)(nil)
+	_ pathprobe.Observer = (*Metrics)(nil)
 )
 
 func TestExposition(t *testing.T) {
@@ -29,6 +32,9 @@ func TestExposition(t *testing.T) {
 	m.ConnectionOpened()
 	m.ConnectionOpened()
 	m.ConnectionClosed()
+	m.PathProbed(netip.MustParseAddr("192.0.2.100"), true, 1500*time.Millisecond)
+	m.PathProbed(netip.MustParseAddr("2001:db8::100"), true, time.Second)
+	m.PathProbed(netip.MustParseAddr("2001:db8::100"), false, 2*time.Second)
 
 	recorder := httptest.NewRecorder()
 	m.Handler().ServeHTTP(recorder, httptest.NewRequest("GET", "/metrics", nil))
@@ -41,10 +47,25 @@ func TestExposition(t *testing.T) {
 		`http01_challenge_proxy_rules_present 1`,
 		`http01_challenge_proxy_rule_repairs_total{reason="table_missing"} 1`,
 		`http01_challenge_proxy_active_connections 1`,
+		`http01_challenge_proxy_path_ok{api_vip="192.0.2.100"} 1`,
+		`http01_challenge_proxy_path_ok{api_vip="2001:db8::100"} 0`,
+		`http01_challenge_proxy_path_probe_duration_seconds{api_vip="192.0.2.100"} 1.5`,
+		`http01_challenge_proxy_path_probe_duration_seconds{api_vip="2001:db8::100"} 2`,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(string(body), line) {
 			t.Errorf("exposition lacks %q", line)
 		}
+	}
+}
+
+// With path probing off (or before the first probe) there is no path_ok
+// series, so an alert on path_ok == 0 cannot fire for a daemon that never
+// probed.
+func TestNoPathSeriesBeforeAProbe(t *testing.T) {
+	recorder := httptest.NewRecorder()
+	New().Handler().ServeHTTP(recorder, httptest.NewRequest("GET", "/metrics", nil))
+	if body := recorder.Body.String(); strings.Contains(body, "http01_challenge_proxy_path_") {
+		t.Errorf("path series before any probe:\n%s", body)
 	}
 }

@@ -4,6 +4,8 @@
 package proxy
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"net/http"
 	"strings"
 )
@@ -185,4 +187,16 @@ func validToken(token string) bool {
 		}
 	}
 	return true
+}
+
+// RandomToken returns a well-formed token that no ACME order has issued:
+// 256 random bits, base64url-encoded to 43 characters like cert-manager's.
+// Probes ask for it to exercise the whole path without any solver knowing
+// the answer, so the upstream's reply is always a miss (404 or 503).
+func RandomToken() string {
+	var b [32]byte
+	// crypto/rand.Read never fails (Go 1.24+): it crashes the program
+	// rather than return predictable bytes.
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }

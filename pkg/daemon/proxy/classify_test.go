@@ -192,3 +192,17 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+func TestRandomTokenIsForwarded(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		token := RandomToken()
+		if len(token) != 43 || seen[token] {
+			t.Fatalf("token %q: want 43 characters, never seen before", token)
+		}
+		seen[token] = true
+		if d := Classify(Request{Method: http.MethodGet, Target: ChallengePathPrefix + token, Host: "h"}); !d.Forward() || d.Token != token {
+			t.Fatalf("the classifier does not forward %q: %+v", token, d)
+		}
+	}
+}
