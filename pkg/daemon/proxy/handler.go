@@ -144,7 +144,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, token string) 
 	vip, ok := SelectUpstream(client, h.ingressVIPs)
 	if !ok {
 		// Options validation requires an ingress VIP; this is unreachable.
-		answer(w, r, http.StatusBadGateway, proxyStatus(ErrorConfiguration, netip.Addr{}), "no upstream configured")
+		answer(w, http.StatusBadGateway, proxyStatus(ErrorConfiguration, netip.Addr{}), "no upstream configured")
 		h.observer.RequestHandled(OutcomeUpstreamError, http.StatusBadGateway)
 		return
 	}
@@ -177,7 +177,7 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, reason Reason) 
 	if reason == MethodNotAllowed {
 		w.Header().Set("Allow", "GET, HEAD")
 	}
-	answer(w, r, reason.Status(), proxyStatus(ErrorRequestDenied, netip.Addr{}), reason.Message())
+	answer(w, reason.Status(), proxyStatus(ErrorRequestDenied, netip.Addr{}), reason.Message())
 	h.observer.RequestHandled(OutcomeRejected, reason.Status())
 	// Rejections are logged one level quieter than forwards: anything on the
 	// internet that scans port 80 of the API VIP ends up here.
@@ -244,15 +244,16 @@ func upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 		upstream = f.upstream
 	}
 	failure := classifyUpstreamError(err)
-	answer(w, r, failure.status, proxyStatus(failure.errorType, upstream.Addr()),
+	answer(w, failure.status, proxyStatus(failure.errorType, upstream.Addr()),
 		fmt.Sprintf("%s: ingress VIP %s: %s", failure.summary(), upstream, failure.problem))
 }
 
 // answer sends a response the proxy produces itself: a short plain-text
 // body, our Via entry and our Proxy-Status member, which is what tells it
-// apart from an answer of the router.
-func answer(w http.ResponseWriter, r *http.Request, status int, proxyStatusMember, message string) {
-	w.Header().Set(viaHeader, viaEntry(r.ProtoMajor, r.ProtoMinor))
+// apart from an answer of the router. No message was received to name the
+// protocol of, so Via names the one the proxy speaks, HTTP/1.1.
+func answer(w http.ResponseWriter, status int, proxyStatusMember, message string) {
+	w.Header().Set(viaHeader, viaEntry(1, 1))
 	w.Header().Set(proxyStatusHeader, proxyStatusMember)
 	http.Error(w, message, status)
 }

@@ -46,6 +46,12 @@ const (
 	ourTable      = "http01_challenge_proxy"
 	healthAddress = "127.0.0.1:9448"
 	metricsURL    = "http://127.0.0.1:9449/metrics"
+
+	// noPathProbe turns the daemon's own path probe off. Tests that count
+	// what the router sees, or whose router misbehaves on purpose, need to
+	// be the only ones sending challenge requests; selfprobe_test.go turns
+	// it on.
+	noPathProbe = "--path-probe-interval=0"
 )
 
 func prefixes(values ...string) []netip.Prefix {
@@ -95,6 +101,7 @@ func newClusterWithRouter(t *testing.T, router http.HandlerFunc) *cluster {
 		"daemon",
 		"--api-vips=" + apiVIP4.String() + "," + apiVIP6.String(),
 		"--ingress-vips=" + ingressVIP4.String() + "," + ingressVIP6.String(),
+		noPathProbe,
 		"-v=4",
 	}
 	return c
@@ -145,18 +152,31 @@ func get(ns *netns.Namespace, target netip.AddrPort, path string) (int, string, 
 
 // getWithin is get with the client's overall timeout given.
 func getWithin(ns *netns.Namespace, target netip.AddrPort, path string, timeout time.Duration) (int, string, error) {
+	resp, err := getResponse(ns, target, path, timeout)
+	return resp.status, resp.body, err
+}
+
+// response is an HTTP response, read to its end.
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// getResponse sends GET path with Host apiHost to target from ns.
+func getResponse(ns *netns.Namespace, target netip.AddrPort, path string, timeout time.Duration) (response, error) {
 	req, err := http.NewRequest(http.MethodGet, "http://"+target.String()+path, nil)
 	if err != nil {
-		return 0, "", err
+		return response{}, err
 	}
 	req.Host = apiHost
 	resp, err := ns.HTTPClient(timeout).Do(req)
 	if err != nil {
-		return 0, "", err
+		return response{}, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), err
+	return response{status: resp.StatusCode, header: resp.Header, body: string(body)}, err
 }
 
 // requestLog records what an HTTP server in a namespace received.
@@ -287,18 +307,27 @@ func ruleCounts(t *testing.T, ns *netns.Namespace) map[string]int {
 // `http01_challenge_proxy_rules_present`, or "" if it is absent.
 func metric(t *testing.T, ns *netns.Namespace, sample string) string {
 	t.Helper()
+	value, err := scrapeMetric(ns, sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return value
+}
+
+// scrapeMetric is metric for callers that wait for the daemon to come up.
+func scrapeMetric(ns *netns.Namespace, sample string) (string, error) {
 	resp, err := ns.HTTPClient(5 * time.Second).Get(metricsURL)
 	if err != nil {
-		t.Fatalf("scraping metrics: %v", err)
+		return "", fmt.Errorf("scraping metrics: %w", err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	for _, line := range strings.Split(string(body), "\n") {
 		if value, ok := strings.CutPrefix(line, sample+" "); ok {
-			return value
+			return value, nil
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // daemonBinary is the binary under test: $HTTP01_PROXY_BINARY, or what

@@ -240,7 +240,7 @@ func TestShutdownRemovesRulesThenDrains(t *testing.T) {
 		time.Sleep(time.Second)
 		fmt.Fprint(w, keyAuth)
 	}))
-	p := c.startDaemonWith(t, "daemon", "--api-vips="+apiVIP4.String(), "--ingress-vips="+slowIngressVIP.String(), "-v=4")
+	p := c.startDaemonWith(t, "daemon", "--api-vips="+apiVIP4.String(), "--ingress-vips="+slowIngressVIP.String(), noPathProbe, "-v=4")
 
 	inFlight := make(chan string, 1)
 	go func() {

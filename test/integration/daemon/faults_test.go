@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func TestUpstreamFaults(t *testing.T) {
 	c := newCluster(t)
 	c.router.IP(t, "address", "add", faultIngressVIP.String()+"/24", "dev", "eth0")
 	router := startFaultRouter(t, c.router)
-	c.startDaemonWith(t, "daemon", "--api-vips="+apiVIP4.String(), "--ingress-vips="+faultIngressVIP.String(), "-v=4")
+	c.startDaemonWith(t, "daemon", "--api-vips="+apiVIP4.String(), "--ingress-vips="+faultIngressVIP.String(), noPathProbe, "-v=4")
 	// The node always knows the router's MAC address, as it does after any
 	// recent exchange: with the address gone, the outcome must not depend
 	// on when the neighbour cache gives up on it (then the kernel answers
@@ -40,6 +41,9 @@ func TestUpstreamFaults(t *testing.T) {
 		name string
 		// expectStatus is what a challenge gets while the fault lasts.
 		expectStatus int
+		// expectError is the proxy error type in Proxy-Status, and
+		// expectProblem the end of the body.
+		expectError, expectProblem string
 		// why says which limit produces expectStatus.
 		why            string
 		inject, repair func(t *testing.T)
@@ -47,6 +51,7 @@ func TestUpstreamFaults(t *testing.T) {
 		{
 			name:         "router's HTTP server stopped",
 			expectStatus: http.StatusBadGateway,
+			expectError:  "connection_refused", expectProblem: "connection refused",
 			why:          "connection refused",
 			inject:       func(t *testing.T) { router.stop(t) },
 			repair:       func(t *testing.T) { router.start(t) },
@@ -54,6 +59,7 @@ func TestUpstreamFaults(t *testing.T) {
 		{
 			name:         "router blackholed by a DROP rule",
 			expectStatus: http.StatusGatewayTimeout,
+			expectError:  "connection_timeout", expectProblem: "no connection within the dial timeout",
 			why:          "dial timeout",
 			inject: func(t *testing.T) {
 				c.router.Exec(t, "nft", "add table inet blackhole; add chain inet blackhole input { type filter hook input priority -10; }; "+
@@ -64,6 +70,7 @@ func TestUpstreamFaults(t *testing.T) {
 		{
 			name:         "router's address removed",
 			expectStatus: http.StatusGatewayTimeout,
+			expectError:  "connection_timeout", expectProblem: "no connection within the dial timeout",
 			why:          "dial timeout",
 			inject:       func(t *testing.T) { c.router.IP(t, "address", "del", faultIngressVIP.String()+"/24", "dev", "eth0") },
 			repair:       func(t *testing.T) { c.router.IP(t, "address", "add", faultIngressVIP.String()+"/24", "dev", "eth0") },
@@ -75,12 +82,25 @@ func TestUpstreamFaults(t *testing.T) {
 			start := time.Now()
 			// The client waits longer than any of the proxy's limits, so that
 			// what it gets is the proxy's answer.
-			status, body, err := getWithin(c.client, netip.AddrPortFrom(apiVIP4, 80), "/.well-known/acme-challenge/"+token, 30*time.Second)
+			resp, err := getResponse(c.client, netip.AddrPortFrom(apiVIP4, 80), "/.well-known/acme-challenge/"+token, 30*time.Second)
 			answered := time.Since(start)
-			if err != nil || status != fault.expectStatus {
-				t.Errorf("during the fault: %d %q, %v; want %d (%s)", status, body, err, fault.expectStatus, fault.why)
+			if err != nil || resp.status != fault.expectStatus {
+				t.Errorf("during the fault: %d %q, %v; want %d (%s)", resp.status, resp.body, err, fault.expectStatus, fault.why)
 			}
-			t.Logf("%s: answered %d after %v", fault.name, status, answered.Round(time.Millisecond))
+			// The answer names the ingress VIP it tried, for a human in
+			// the body and for diagnose in Proxy-Status, and nothing of
+			// the node.
+			expectProxyStatus := `http01-challenge-proxy; error=` + fault.expectError + `; next-hop="` + faultIngressVIP.String() + `"`
+			if got := resp.header.Get("Proxy-Status"); got != expectProxyStatus {
+				t.Errorf("Proxy-Status %q, want %q", got, expectProxyStatus)
+			}
+			if !strings.HasSuffix(strings.TrimSpace(resp.body), "ingress VIP "+faultIngressVIP.String()+":80: "+fault.expectProblem) {
+				t.Errorf("body %q does not name the ingress VIP and %q", resp.body, fault.expectProblem)
+			}
+			if strings.Contains(resp.body, nodeAddrs[0].Addr().String()) {
+				t.Errorf("body %q names the node's address", resp.body)
+			}
+			t.Logf("%s: answered %d after %v", fault.name, resp.status, answered.Round(time.Millisecond))
 
 			fault.repair(t)
 			start = time.Now()

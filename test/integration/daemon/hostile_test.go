@@ -74,6 +74,8 @@ type exchange struct {
 type wireResponse struct {
 	status int
 	body   string
+	// via and proxyStatus are the Via and Proxy-Status field values.
+	via, proxyStatus string
 }
 
 // sendRaw writes raw on a new connection from ns and reads until the daemon
@@ -128,7 +130,10 @@ func parseResponses(data []byte) ([]wireResponse, []byte) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		responses = append(responses, wireResponse{status: resp.StatusCode, body: string(body)})
+		responses = append(responses, wireResponse{
+			status: resp.StatusCode, body: string(body),
+			via: strings.Join(resp.Header.Values("Via"), ", "), proxyStatus: strings.Join(resp.Header.Values("Proxy-Status"), ", "),
+		})
 	}
 }
 
@@ -151,6 +156,23 @@ func checkExchange(t *testing.T, ex exchange, hr hostileRequest) {
 	if got.status != hr.status || !strings.Contains(got.body, hr.says) {
 		t.Errorf("got %d %.200q, want %d saying %q (%s)", got.status, got.body, hr.status, hr.says, hr.by)
 	}
+	if via, proxyStatus := expectedMarks(hr.by); got.via != via || got.proxyStatus != proxyStatus {
+		t.Errorf("got Via %q, Proxy-Status %q; want %q, %q (%s)", got.via, got.proxyStatus, via, proxyStatus, hr.by)
+	}
+}
+
+// expectedMarks are the Via and Proxy-Status of an answer by each layer.
+// The proxy marks every response it produces or forwards; what Go's server
+// refuses before the handler runs carries neither, so it cannot be told
+// apart from any other Go server's 400 (diagnose never relies on those).
+func expectedMarks(by answeredBy) (via, proxyStatus string) {
+	switch by {
+	case byClassifier:
+		return "1.1 http01-challenge-proxy", "http01-challenge-proxy; error=http_request_denied"
+	case byRouter:
+		return "1.1 http01-challenge-proxy", ""
+	}
+	return "", ""
 }
 
 // checkRouterSaw checks that the router got exactly the rebuilt challenge
