@@ -49,18 +49,20 @@ func TestUpstreamFaults(t *testing.T) {
 		inject, repair func(t *testing.T)
 	}{
 		{
-			name:         "router's HTTP server stopped",
-			expectStatus: http.StatusBadGateway,
-			expectError:  "connection_refused", expectProblem: "connection refused",
-			why:    "connection refused",
-			inject: func(t *testing.T) { router.stop(t) },
-			repair: func(t *testing.T) { router.start(t) },
+			name:          "router's HTTP server stopped",
+			expectStatus:  http.StatusBadGateway,
+			expectError:   "connection_refused",
+			expectProblem: "connection refused",
+			why:           "connection refused",
+			inject:        func(t *testing.T) { router.stop(t) },
+			repair:        func(t *testing.T) { router.start(t) },
 		},
 		{
-			name:         "router blackholed by a DROP rule",
-			expectStatus: http.StatusGatewayTimeout,
-			expectError:  "connection_timeout", expectProblem: "no connection within the dial timeout",
-			why: "dial timeout",
+			name:          "router blackholed by a DROP rule",
+			expectStatus:  http.StatusGatewayTimeout,
+			expectError:   "connection_timeout",
+			expectProblem: "no connection within the dial timeout",
+			why:           "dial timeout",
 			inject: func(t *testing.T) {
 				c.router.Exec(t, "nft", "add table inet blackhole; add chain inet blackhole input { type filter hook input priority -10; }; "+
 					"add rule inet blackhole input ip daddr "+faultIngressVIP.String()+" tcp dport 80 drop")
@@ -68,12 +70,13 @@ func TestUpstreamFaults(t *testing.T) {
 			repair: func(t *testing.T) { c.router.Exec(t, "nft", "delete table inet blackhole") },
 		},
 		{
-			name:         "router's address removed",
-			expectStatus: http.StatusGatewayTimeout,
-			expectError:  "connection_timeout", expectProblem: "no connection within the dial timeout",
-			why:    "dial timeout",
-			inject: func(t *testing.T) { c.router.IP(t, "address", "del", faultIngressVIP.String()+"/24", "dev", "eth0") },
-			repair: func(t *testing.T) { c.router.IP(t, "address", "add", faultIngressVIP.String()+"/24", "dev", "eth0") },
+			name:          "router's address removed",
+			expectStatus:  http.StatusGatewayTimeout,
+			expectError:   "connection_timeout",
+			expectProblem: "no connection within the dial timeout",
+			why:           "dial timeout",
+			inject:        func(t *testing.T) { c.router.IP(t, "address", "del", faultIngressVIP.String()+"/24", "dev", "eth0") },
+			repair:        func(t *testing.T) { c.router.IP(t, "address", "add", faultIngressVIP.String()+"/24", "dev", "eth0") },
 		},
 	}
 	for _, fault := range faults {
