@@ -6,7 +6,7 @@
 //	local-cluster status|down [--instance=demo]
 //	local-cluster issue [--instance=demo] [--ipv6] [--out-dir=DIR]
 //	local-cluster move-api-vip --to=master-1 [--instance=demo]
-//	local-cluster kubelet --state=FILE       (started by up)
+//	local-cluster kubelet|service-ca --state=FILE   (started by up)
 package main
 
 import (
@@ -55,7 +55,7 @@ func main() {
 	var instance string
 	root.PersistentFlags().StringVar(&instance, "instance", "demo", "Name of the cluster; instances run side by side (the tests use \"e2e\")")
 	root.AddCommand(upCommand(&instance), downCommand(&instance), statusCommand(&instance),
-		issueCommand(&instance), moveAPIVIPCommand(&instance), kubeletCommand())
+		issueCommand(&instance), moveAPIVIPCommand(&instance), kubeletCommand(), serviceCACommand())
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	err := root.ExecuteContext(ctx)
@@ -300,6 +300,7 @@ func kubeletCommand() *cobra.Command {
 				Nodes:     s.Topology.ControlPlane(),
 				Images:    s.Images,
 				LogDir:    s.PodLogDir(),
+				PodDir:    s.KubeletPodDir(),
 				Ready: func() {
 					if err := os.WriteFile(readyFile, nil, 0o644); err != nil {
 						klog.ErrorS(err, "Writing the ready file")
@@ -315,5 +316,39 @@ func kubeletCommand() *cobra.Command {
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
 	cmd.Flags().AddGoFlag(klogFlags.Lookup("v"))
+	return cmd
+}
+
+// serviceCACommand runs the local service-ca in the foreground; up starts
+// it detached.
+func serviceCACommand() *cobra.Command {
+	var statePath string
+	cmd := &cobra.Command{
+		Use:    "service-ca",
+		Short:  "Issue the serving certificates that Services ask for, as OpenShift's service-ca does (started by up)",
+		Args:   cobra.NoArgs,
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := localcluster.LoadState(statePath)
+			if err != nil {
+				return err
+			}
+			ca, err := localcluster.LoadServiceCA(s)
+			if err != nil {
+				return err
+			}
+			cfg, err := clientcmd.BuildConfigFromFlags("", s.ComponentKubeconfig("service-ca"))
+			if err != nil {
+				return err
+			}
+			client, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				return err
+			}
+			return (&localcluster.ServiceCA{Client: client, CA: ca}).Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")
+	_ = cmd.MarkFlagRequired("state")
 	return cmd
 }

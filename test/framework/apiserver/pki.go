@@ -1,6 +1,11 @@
 package apiserver
 
 import (
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
 	"net"
 	"time"
 
@@ -69,4 +74,39 @@ func WriteKubeconfigFile(path string, cfg *rest.Config, user string) error {
 // CertificateExpiry is when certificates issued now stop being valid.
 func CertificateExpiry() time.Time {
 	return time.Now().Add(certValidity)
+}
+
+// KeyPEM returns the CA's private key, PEM-encoded, for a harness that
+// issues certificates from another process later (LoadCertificateAuthority).
+func (c *CertificateAuthority) KeyPEM() ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(c.ca.key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// LoadCertificateAuthority reads a CA written with CertPEM and KeyPEM.
+func LoadCertificateAuthority(certPEM, keyPEM []byte) (*CertificateAuthority, error) {
+	certBlock, _ := pem.Decode(certPEM)
+	if certBlock == nil || certBlock.Type != "CERTIFICATE" {
+		return nil, errors.New("no PEM certificate")
+	}
+	cert, err := x509.ParseCertificate(certBlock.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	keyBlock, _ := pem.Decode(keyPEM)
+	if keyBlock == nil {
+		return nil, errors.New("no PEM private key")
+	}
+	key, err := x509.ParsePKCS8PrivateKey(keyBlock.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("a %T cannot sign", key)
+	}
+	return &CertificateAuthority{ca: &certAuthority{cert: cert, key: signer, certPEM: certPEM}}, nil
 }

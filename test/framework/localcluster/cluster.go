@@ -41,9 +41,6 @@ const (
 	OperatorBinary = "cluster-http01-challenge-proxy-operator"
 	// operatorDeployment is the operator's Deployment in manifests/.
 	operatorDeployment = "http01-challenge-proxy-operator"
-	// servingCertAnnotation asks the service-ca operator for a serving
-	// certificate secret; the local cluster plays that operator.
-	servingCertAnnotation = "service.beta.openshift.io/serving-cert-secret-name"
 )
 
 // toolNames are the pinned tools a local cluster runs.
@@ -53,7 +50,7 @@ var toolNames = []string{"etcd", "kube-apiserver", "kube-controller-manager", "k
 // that it does not react to the rest going away, then the kubelet, which
 // stops the daemons gracefully (they remove their nftables rules) while the
 // API server still answers, and the API server's storage last.
-var stopOrder = []string{"operator", "kubelet", "kwok", "kube-scheduler", "kube-controller-manager", "pebble", "pebble-challtestsrv", "kube-apiserver", "etcd"}
+var stopOrder = []string{"operator", "kubelet", "service-ca", "kwok", "kube-scheduler", "kube-controller-manager", "pebble", "pebble-challtestsrv", "kube-apiserver", "etcd"}
 
 // UpOptions configure Up.
 type UpOptions struct {
@@ -194,6 +191,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		func() error { return b.openShiftAPIs(manifests) },
 		b.nodes,
 		b.internet,
+		b.serviceCA,
 		b.kubelet,
 		func() error { return b.operator(deploy, manifests) },
 	} {
@@ -265,12 +263,16 @@ func (b *bringUp) controlPlane() error {
 // installed (CRDs, config singletons), then applies manifests/.
 func (b *bringUp) openShiftAPIs(manifests []Manifest) error {
 	t := b.s.Topology
-	b.progress.step("Installing the OpenShift CRDs")
+	b.progress.step("Installing the OpenShift CRDs, and stand-ins for prometheus-operator's that store ServiceMonitors, PodMonitors and PrometheusRules without validating them")
 	crdFiles, err := apiserver.OpenShiftCRDFiles()
 	if err != nil {
 		return err
 	}
-	if err := apiserver.InstallCRDsFromFiles(b.ctx, b.admin, crdFiles...); err != nil {
+	crds, err := apiserver.ReadCRDs(crdFiles...)
+	if err != nil {
+		return err
+	}
+	if err := apiserver.InstallCRDs(b.ctx, b.admin, append(crds, monitoringStandInCRDs()...)...); err != nil {
 		return err
 	}
 
@@ -362,6 +364,14 @@ func (b *bringUp) internet() error {
 		}
 	}
 	return SetChallengeDNS(b.ctx, b.s, APIHost, b.s.Topology.APIVIPs[:1])
+}
+
+// serviceCA starts the local service-ca, which issues the serving
+// certificates that Services ask for.
+func (b *bringUp) serviceCA() error {
+	b.progress.step("Starting the local service-ca, which issues the serving certificates Services ask for")
+	_, err := b.start(processSpec{name: "service-ca", path: b.self, args: []string{"service-ca", "--state=" + StatePath(b.s.Dir)}})
+	return err
 }
 
 // kubelet starts the local kubelet, which runs the operand's pods.
@@ -456,6 +466,10 @@ func envOf(deploy *appsv1.Deployment, name string) string {
 // ConfigMaps of manifests/ and the serving certificates the service-ca
 // operator would create become local files.
 func operatorSpec(s *State, deploy *appsv1.Deployment, manifests []Manifest, creds *credentials) (processSpec, error) {
+	serviceCA, err := LoadServiceCA(s)
+	if err != nil {
+		return processSpec{}, err
+	}
 	configMaps := map[string]*corev1.ConfigMap{}
 	secrets := map[string]map[string][]byte{}
 	for _, m := range manifests {
@@ -474,7 +488,7 @@ func operatorSpec(s *State, deploy *appsv1.Deployment, manifests []Manifest, cre
 			if secret == "" {
 				continue
 			}
-			files, err := serviceServingCert(m.Object.GetName(), m.Object.GetNamespace())
+			files, err := serviceServingCert(serviceCA, m.Object.GetName(), m.Object.GetNamespace())
 			if err != nil {
 				return processSpec{}, err
 			}
@@ -508,21 +522,6 @@ func operatorSpec(s *State, deploy *appsv1.Deployment, manifests []Manifest, cre
 		}
 	}
 	return processSpec{name: "operator", path: op.Path, args: op.Args, env: op.Env}, nil
-}
-
-// serviceServingCert is what the service-ca operator puts in a Service's
-// serving-certificate secret.
-func serviceServingCert(service, namespace string) (map[string][]byte, error) {
-	ca, err := apiserver.NewCertificateAuthority("local-cluster-service-ca")
-	if err != nil {
-		return nil, err
-	}
-	host := service + "." + namespace + ".svc"
-	cert, key, err := ca.IssueServing(host, []string{host, host + ".cluster.local"}, []net.IP{net.ParseIP(loopback)})
-	if err != nil {
-		return nil, err
-	}
-	return map[string][]byte{"tls.crt": cert, "tls.key": key}, nil
 }
 
 func apiServerReady(client interface {

@@ -31,8 +31,19 @@ const (
 	userScheduler         = "system:kube-scheduler"
 	userKwok              = "local-cluster:kwok"
 	userKubelet           = "local-cluster:kubelet"
+	userServiceCA         = "local-cluster:service-ca"
 	groupMasters          = "system:masters"
 	frontProxyUser        = "front-proxy-client"
+	// prometheusUser is the identity of the in-cluster Prometheus.
+	prometheusUser = "system:serviceaccount:openshift-monitoring:prometheus-k8s"
+)
+
+// Files of <dir>/pki that other processes read.
+const (
+	serviceCACertFile  = "service-ca.crt"
+	serviceCAKeyFile   = "service-ca.key"
+	prometheusCertFile = "prometheus-k8s.crt"
+	prometheusKeyFile  = "prometheus-k8s.key"
 )
 
 // operatorUser is the user name of the operator's ServiceAccount.
@@ -90,7 +101,28 @@ func newCredentials(dir string, apiPort int, adminKubeconfig string) (*credentia
 	if err != nil {
 		return nil, err
 	}
+	// The service CA signs what OpenShift's service-ca operator would sign:
+	// the serving certificates that Services ask for by annotation (see
+	// ServiceCA). Its key is kept, for the service-ca process.
+	serviceCA, err := apiserver.NewCertificateAuthority("local-cluster-service-ca")
+	if err != nil {
+		return nil, err
+	}
+	serviceCAKey, err := serviceCA.KeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	// Prometheus' client certificate: the daemons let only it scrape
+	// their metrics, which Issue reads as evidence.
+	prometheusCert, prometheusKey, err := c.clientCA.IssueClient(prometheusUser, nil)
+	if err != nil {
+		return nil, err
+	}
 	files := map[string][]byte{
+		serviceCACertFile:    serviceCA.CertPEM(),
+		serviceCAKeyFile:     serviceCAKey,
+		prometheusCertFile:   prometheusCert,
+		prometheusKeyFile:    prometheusKey,
 		"serving-ca.crt":     c.servingCA.CertPEM(),
 		"client-ca.crt":      c.clientCA.CertPEM(),
 		"apiserver.crt":      servingCert,
@@ -117,6 +149,7 @@ func newCredentials(dir string, apiPort int, adminKubeconfig string) (*credentia
 		"kube-scheduler":          {userScheduler, nil},
 		"kwok":                    {userKwok, []string{groupMasters}},
 		"kubelet":                 {userKubelet, []string{groupMasters}},
+		"service-ca":              {userServiceCA, []string{groupMasters}},
 		"operator":                {opUser, opGroups},
 	} {
 		cert, key, err := c.clientCA.IssueClient(id.user, id.groups)

@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -16,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -74,6 +76,8 @@ type IssueResult struct {
 	// ProxyForwarded is how many challenge requests the holder's proxy
 	// forwarded during the issuance, from its metrics; -1 if unknown.
 	ProxyForwarded int
+	// MetricsError says why ProxyForwarded is unknown.
+	MetricsError error
 	// RouterRequests are the challenge requests the router received.
 	RouterRequests []RouterRequest
 	Elapsed        time.Duration
@@ -124,15 +128,17 @@ func Issue(ctx context.Context, s *State, opts IssueOptions) (*IssueResult, erro
 	defer stop()
 
 	holderNS := &netns.Namespace{Name: holder.Netns}
-	before, beforeErr := proxyForwardedCount(ctx, holderNS)
+	before, beforeErr := proxyForwardedCount(ctx, s, holderNS)
 
 	leafDER, chain, key, err := orderCertificate(ctx, s, router, opts.Domain, responder)
 	if err != nil {
 		return nil, fmt.Errorf("%w%s", err, responder.describe())
 	}
 
-	if after, err := proxyForwardedCount(ctx, holderNS); err == nil && beforeErr == nil {
+	if after, err := proxyForwardedCount(ctx, s, holderNS); err == nil && beforeErr == nil {
 		result.ProxyForwarded = after - before
+	} else {
+		result.MetricsError = errors.Join(beforeErr, err)
 	}
 	result.RouterRequests = responder.seen()
 	result.RedirectRules = redirectRules(holder.Netns)
@@ -377,19 +383,27 @@ func (c *challengeResponder) describe() string {
 }
 
 // proxyForwardedCount reads how many challenge requests the daemon in ns
-// has forwarded, from its metrics endpoint.
-func proxyForwardedCount(ctx context.Context, ns *netns.Namespace) (int, error) {
-	url := "http://" + net.JoinHostPort(loopback, strconv.Itoa(int(names.DaemonMetricsPort))) + "/metrics"
+// has forwarded, from its metrics endpoint, as Prometheus does: over TLS,
+// with Prometheus' client certificate, trusting the service CA.
+func proxyForwardedCount(ctx context.Context, s *State, ns *netns.Namespace) (int, error) {
+	client, err := prometheusClient(s, ns)
+	if err != nil {
+		return 0, err
+	}
+	url := "https://" + net.JoinHostPort(loopback, strconv.Itoa(int(names.DaemonMetricsPort))) + "/metrics"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := ns.HTTPClient(5 * time.Second).Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	total, found := 0, false
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	total := 0
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
@@ -402,12 +416,47 @@ func proxyForwardedCount(ctx context.Context, ns *netns.Namespace) (int, error) 
 			return 0, err
 		}
 		total += int(v)
-		found = true
 	}
-	if !found {
-		return 0, nil // no request forwarded yet: the counter has no series
-	}
+	// No series means nothing was forwarded yet.
 	return total, sc.Err()
+}
+
+// prometheusClient is an HTTPS client in ns with Prometheus' identity. It
+// checks that the daemon's certificate comes from the service CA; the name
+// in it is the metrics Service's, not the loopback address it is reached at.
+func prometheusClient(s *State, ns *netns.Namespace) (*http.Client, error) {
+	cert, err := tls.LoadX509KeyPair(s.path(pkiDir, prometheusCertFile), s.path(pkiDir, prometheusKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	caPEM, err := os.ReadFile(s.path(pkiDir, serviceCACertFile))
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("no service CA certificate")
+	}
+	config := &tls.Config{
+		Certificates:       []tls.Certificate{cert},
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: true, //nolint:gosec // the chain is verified below, without the host name
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("no server certificate")
+			}
+			intermediates := x509.NewCertPool()
+			for _, c := range cs.PeerCertificates[1:] {
+				intermediates.AddCert(c)
+			}
+			_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: intermediates})
+			return err
+		},
+	}
+	return &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &http.Transport{Proxy: nil, DialContext: ns.DialContext, TLSClientConfig: config, DisableKeepAlives: true},
+	}, nil
 }
 
 // redirectRules lists the redirect rules of the daemon's nftables table in
@@ -469,7 +518,7 @@ func (r *IssueResult) Describe(t Topology) string {
 	if r.ProxyForwarded >= 0 {
 		fmt.Fprintf(&b, "  3. proxy    %s's proxy forwarded %d challenge request(s) (http01_challenge_proxy_requests_total{outcome=\"forwarded\"})\n", holder, r.ProxyForwarded)
 	} else {
-		fmt.Fprintf(&b, "  3. proxy    (could not read %s's proxy metrics)\n", holder)
+		fmt.Fprintf(&b, "  3. proxy    (could not read %s's proxy metrics: %v)\n", holder, r.MetricsError)
 	}
 	for _, g := range groupRequests(r.RouterRequests) {
 		fmt.Fprintf(&b, "  4. router   %s (ingress VIP) got %d× %s %s, Host %s, from %s with X-Forwarded-For %s: %d\n",

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -43,6 +44,10 @@ const (
 	// and stops at 5m).
 	initialRestartBackoff = time.Second
 	maxRestartBackoff     = 30 * time.Second
+	// volumeSyncInterval is how often the files of a running pod's
+	// configMap and secret volumes are brought up to date (the kubelet
+	// takes up to a minute).
+	volumeSyncInterval = 2 * time.Second
 	// defaultTerminationGrace is the pod default, used when a pod vanished
 	// without a graceful deletion.
 	defaultTerminationGrace = 30 * time.Second
@@ -57,7 +62,9 @@ const (
 // Only host-network pods with one container are supported: the local
 // cluster has no container runtime and no pod network. The container's
 // command is mapped to a local binary by its image (see Images), and its
-// capabilities are limited as its securityContext asks, with setpriv.
+// capabilities are limited as its securityContext asks, with setpriv. Its
+// configMap, secret and emptyDir volumes are local directories, kept up to
+// date, and the paths under its mount paths in its arguments point there.
 type Kubelet struct {
 	Client    kubernetes.Interface
 	Namespace string
@@ -67,6 +74,8 @@ type Kubelet struct {
 	Images Images
 	// LogDir receives one log file per pod, <pod>.log.
 	LogDir string
+	// PodDir holds the pods' volumes, <pod UID>/volumes/<volume>.
+	PodDir string
 	// Ready, if set, is called once the kubelet watches its pods.
 	Ready func()
 
@@ -302,7 +311,14 @@ func (r *podRunner) logf(format string, args ...any) {
 // run is the life of the pod's container on this node.
 func (r *podRunner) run(ctx context.Context) {
 	defer close(r.done)
-	c, binary, args, err := r.resolve()
+	c, binary, args, vols, err := r.prepare()
+	if vols != nil {
+		defer func() {
+			if err := vols.remove(); err != nil {
+				r.logf("Removing the pod's volumes: %v", err)
+			}
+		}()
+	}
 	if err != nil {
 		r.logf("Cannot run the pod: %v", err)
 		r.report(ctx, corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: err.Error()}}, false)
@@ -311,8 +327,15 @@ func (r *podRunner) run(ctx context.Context) {
 	}
 	backoff := initialRestartBackoff
 	for {
-		proc, err := r.start(c, binary, args)
-		if err != nil {
+		if err := vols.sync(ctx); err != nil {
+			// As the kubelet, wait for a missing ConfigMap or Secret.
+			reason := "CreateContainerError"
+			if errors.Is(err, errVolumeNotReady) {
+				reason = "ContainerCreating"
+			}
+			r.logf("Cannot mount the volumes: %v", err)
+			r.report(ctx, corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: err.Error()}}, false)
+		} else if proc, err := r.start(c, binary, args); err != nil {
 			r.logf("Starting the container failed: %v", err)
 			r.report(ctx, corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "RunContainerError", Message: err.Error()}}, false)
 		} else {
@@ -321,7 +344,7 @@ func (r *podRunner) run(ctx context.Context) {
 			r.logf("Started %s (pid %d)", c.Name, proc.pid())
 			running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}
 			r.report(ctx, running, false)
-			exitCode, stopped := r.supervise(ctx, c, proc, running)
+			exitCode, stopped := r.supervise(ctx, c, proc, vols, running)
 			if stopped {
 				r.logf("Stopped %s (exit code %d)", c.Name, exitCode)
 				return
@@ -342,6 +365,29 @@ func (r *podRunner) run(ctx context.Context) {
 		}
 		backoff = min(2*backoff, maxRestartBackoff)
 	}
+}
+
+// prepare resolves the container's binary and arguments and creates its
+// volumes. The paths under the container's mount paths in its arguments
+// are rewritten to the volumes' local directories, as for the operator.
+func (r *podRunner) prepare() (corev1.Container, string, []string, *podVolumes, error) {
+	c, binary, args, err := r.resolve()
+	if err != nil {
+		return c, "", nil, nil, err
+	}
+	vols, err := newPodVolumes(r.k.Client, r.pod, filepath.Join(r.k.PodDir, string(r.pod.UID), "volumes"))
+	if err != nil {
+		return c, "", nil, vols, err
+	}
+	mounts, err := vols.mountPaths(c)
+	if err != nil {
+		return c, "", nil, vols, err
+	}
+	rewrite := mountPathRewriter(mounts)
+	for i := range args {
+		args[i] = rewrite(args[i])
+	}
+	return c, binary, args, vols, nil
 }
 
 func exitReason(code int) string {
@@ -371,10 +417,11 @@ func (r *podRunner) resolve() (corev1.Container, string, []string, error) {
 // supervise probes the container until it exits or the pod is stopped. It
 // returns the exit code, and whether the pod was stopped (rather than the
 // container exiting or failing its liveness probe).
-func (r *podRunner) supervise(ctx context.Context, c corev1.Container, proc *process, running corev1.ContainerState) (int, bool) {
+func (r *podRunner) supervise(ctx context.Context, c corev1.Container, proc *process, vols *podVolumes, running corev1.ContainerState) (int, bool) {
 	readiness := newProbeState(c.ReadinessProbe, true)
 	liveness := newProbeState(c.LivenessProbe, false)
 	started := time.Now()
+	lastVolumeSync := started
 	ticker := time.NewTicker(kubeletProbeInterval)
 	defer ticker.Stop()
 	for {
@@ -386,6 +433,12 @@ func (r *podRunner) supervise(ctx context.Context, c corev1.Container, proc *pro
 		case <-ticker.C:
 		}
 		now := time.Now()
+		if now.Sub(lastVolumeSync) >= volumeSyncInterval {
+			lastVolumeSync = now
+			if err := vols.sync(ctx); err != nil {
+				r.logf("Updating the volumes: %v", err)
+			}
+		}
 		if readiness.due(now, started, kubeletProbeInterval) {
 			if changed := readiness.record(r.probe(c, c.ReadinessProbe)); changed {
 				r.logf("Readiness of %s: %v", c.Name, readiness.healthy)

@@ -169,8 +169,7 @@ func applyManifests(ctx context.Context, cfg *rest.Config, manifests []Manifest,
 		}
 		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if meta.IsNoMatchError(err) {
-			note("  SKIPPED %s: this cluster serves no %s; a real cluster needs the CRD that defines it%s",
-				m, gvk.GroupVersion().WithKind(gvk.Kind), crdHint(gvk))
+			note("  skipped %s: the local cluster has no CRD for %s%s", m, gvk.GroupKind(), crdHint(gvk))
 			continue
 		}
 		if err != nil {
@@ -207,7 +206,7 @@ func applyManifests(ctx context.Context, cfg *rest.Config, manifests []Manifest,
 // crdHint names where the CRD of well-known kinds comes from.
 func crdHint(gvk schema.GroupVersionKind) string {
 	if gvk.Group == "monitoring.coreos.com" {
-		return " (prometheus-operator's; the local cluster has no monitoring stack)"
+		return " (prometheus-operator's: there is no monitoring stack)"
 	}
 	return ""
 }

@@ -116,5 +116,8 @@ func (s *State) ComponentKubeconfig(component string) string {
 	return s.path(kubeconfigs, component+".kubeconfig")
 }
 
+// KubeletPodDir holds the volumes of the pods the local kubelet runs.
+func (s *State) KubeletPodDir() string { return s.path("kubelet", "pods") }
+
 // PodLogDir holds the logs of the pods the local kubelet runs.
 func (s *State) PodLogDir() string { return s.path(podLogDir) }
