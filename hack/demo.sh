@@ -74,6 +74,16 @@ localcluster::step "Waiting for the ClusterOperator to roll the proxy out (Disab
 "${KUBECTL}" wait "${CLUSTER_OPERATOR}" --timeout="${WAIT_TIMEOUT}" --for=condition=Progressing=False
 "${KUBECTL}" wait "${CONFIG}" --timeout="${WAIT_TIMEOUT}" --for=condition=Ready=True
 
+# conditions prints the ClusterOperator's conditions that admins read, as
+# Type=Status.
+conditions() {
+  local type line=""
+  for type in Available Progressing Degraded Upgradeable Disabled; do
+    line+="${type}=$("${KUBECTL}" get "${CLUSTER_OPERATOR}" -o jsonpath="{.status.conditions[?(@.type==\"${type}\")].status}") "
+  done
+  echo "${line% }"
+}
+
 localcluster::step "Getting a certificate for api.cluster.example.test from Pebble through the proxy"
 certificate="$("${LOCAL_CLUSTER_BIN}" issue --instance="${INSTANCE}")"
 
@@ -85,7 +95,7 @@ cat <<EOF
 
 \$ oc get clusteroperator http01-challenge-proxy
 $("${KUBECTL}" get "${CLUSTER_OPERATOR}")
-$("${KUBECTL}" get "${CLUSTER_OPERATOR}" -o jsonpath='{range .status.conditions[*]}{.type}={.status} {end}')
+$(conditions)
 
 \$ oc get http01challengeproxies.config.openshift.io cluster -o wide
 $("${KUBECTL}" get "${CONFIG}" -o wide)
