@@ -27,13 +27,13 @@ func TestDisable(t *testing.T) {
 		e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
 		e.rollOut(3, 3, 3)
 		e.eventually("the proxy to run", e.clusterOperatorIs(conditions("Disabled", "False", "Available", "True", "Progressing", "False")))
-		e.eventually("the operand's RBAC", e.staticResourcesAre(true))
+		e.eventually("the operand's RBAC", e.operandResourcesAre(true))
 	}
 	// disabled checks that nothing is left and that every status says why.
 	disabled := func(t *testing.T, reason string) {
 		t.Helper()
 		e.eventually("the DaemonSet to be deleted", daemonSetGone(e))
-		e.eventually("the operand's RBAC to be deleted", e.staticResourcesAre(false))
+		e.eventually("the operand's RBAC to be deleted", e.operandResourcesAre(false))
 		e.eventually("the ClusterOperator to say why", e.clusterOperatorIs(
 			conditions("Disabled", "True/"+reason, "Available", "True", "Progressing", "False", "Degraded", "False", "Upgradeable", "True").
 				withVersion(releaseV1)))

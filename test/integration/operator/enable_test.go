@@ -56,7 +56,7 @@ func TestEnableOnBareMetal(t *testing.T) {
 	if got := ds.Spec.Template.Spec.Containers[0].Image; got != testImage {
 		t.Errorf("image = %q, want OPERAND_IMAGE %q", got, testImage)
 	}
-	e.eventually("the operand's ServiceAccount and SCC RBAC", e.staticResourcesAre(true))
+	e.eventually("the operand's ServiceAccount and SCC RBAC", e.operandResourcesAre(true))
 
 	// Nothing has run yet: progressing, not available, no version.
 	e.eventually("the ClusterOperator to show the rollout", e.clusterOperatorIs(

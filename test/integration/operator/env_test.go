@@ -535,28 +535,6 @@ func daemonSetGone(e *env) func() error {
 	}
 }
 
-// staticResourcesAre checks the operand's ServiceAccount, Role and
-// RoleBinding all exist (present) or are all gone.
-func (e *env) staticResourcesAre(present bool) func() error {
-	return func() error {
-		gets := map[string]error{}
-		_, gets["serviceaccount"] = e.kube.CoreV1().ServiceAccounts(names.OperandNamespace).Get(e.ctx(), names.OperandName, metav1.GetOptions{})
-		_, gets["role"] = e.kube.RbacV1().Roles(names.OperandNamespace).Get(e.ctx(), names.OperandName+"-scc", metav1.GetOptions{})
-		_, gets["rolebinding"] = e.kube.RbacV1().RoleBindings(names.OperandNamespace).Get(e.ctx(), names.OperandName+"-scc", metav1.GetOptions{})
-		for kind, err := range gets {
-			switch {
-			case present && err != nil:
-				return fmt.Errorf("%s: %v", kind, err)
-			case !present && err == nil:
-				return fmt.Errorf("%s still exists", kind)
-			case !present && !apierrors.IsNotFound(err):
-				return fmt.Errorf("%s: %v", kind, err)
-			}
-		}
-		return nil
-	}
-}
-
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 func proxyArgs(ds *appsv1.DaemonSet) []string {

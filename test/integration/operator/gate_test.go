@@ -66,7 +66,7 @@ func TestNotDeployedOnBadVIPs(t *testing.T) {
 			if err := daemonSetGone(e)(); err != nil {
 				t.Errorf("the proxy was deployed: %v", err)
 			}
-			if err := e.staticResourcesAre(false)(); err != nil {
+			if err := e.operandResourcesAre(false)(); err != nil {
 				t.Errorf("the operand's RBAC was created: %v", err)
 			}
 		})

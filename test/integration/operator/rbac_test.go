@@ -44,7 +44,7 @@ func TestManifestRBACIsEnough(t *testing.T) {
 	e.startOperator(asUser(cfg))
 
 	e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
-	e.eventually("the operand's RBAC", e.staticResourcesAre(true))
+	e.eventually("the operand's RBAC", e.operandResourcesAre(true))
 	e.rollOut(3, 3, 3)
 	e.eventually("the ClusterOperator", e.clusterOperatorIs(
 		conditions("Available", "True", "Progressing", "False", "Degraded", "False", "Disabled", "False/AsExpected").withVersion(releaseV1)))
@@ -57,7 +57,7 @@ func TestManifestRBACIsEnough(t *testing.T) {
 
 	e.setConfig(disabledSpec)
 	e.eventually("the DaemonSet to be deleted", daemonSetGone(e))
-	e.eventually("the operand's RBAC to be deleted", e.staticResourcesAre(false))
+	e.eventually("the operand's RBAC to be deleted", e.operandResourcesAre(false))
 	e.eventually("the ClusterOperator", e.clusterOperatorIs(conditions("Disabled", "True/"+gate.ReasonDisabledByConfiguration, "Available", "True")))
 }
 

@@ -20,10 +20,16 @@ import (
 // the one-minute resync of the status and static resource controllers.
 const idleWindow = 60 * time.Second
 
+// restartWindow is how long a restarted operator is watched for changes:
+// every controller's first sync and a retry.
+const restartWindow = 5 * time.Second
+
 // TestSteadyState converges the operator, restarts it, and leaves it idle:
 // neither may change anything. Both converged states are covered, each on
-// its own API server and in parallel, since they mostly wait.
+// its own API server and in parallel, and in parallel with the other tests
+// that mostly wait.
 func TestSteadyState(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		spec     configv1alpha1.HTTP01ChallengeProxySpec
@@ -63,27 +69,33 @@ func TestSteadyState(t *testing.T) {
 
 			t.Run("a restart rolls nothing and transitions nothing", func(t *testing.T) {
 				// Long enough for every controller's first sync and a retry.
-				time.Sleep(5 * time.Second)
+				time.Sleep(restartWindow)
 				if err := second.exitedEarly(); err != nil {
 					t.Fatal(err)
 				}
-				if writes := second.writes.since(0); len(writes) != 0 {
+				writes := second.writes.since(0)
+				if len(writes) != 0 {
 					t.Errorf("the restarted operator wrote:\n%v", writes)
 				}
-				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+				after := e.snapshot()
+				if diff := cmp.Diff(before, after); diff != "" {
 					t.Errorf("state changed across the restart (-before +after):\n%s", diff)
 				}
+				t.Logf("restart: %d writes in the first %v; %s", len(writes), restartWindow, after)
 			})
 
 			t.Run("a converged operator makes no writes", func(t *testing.T) {
 				n := second.writes.count()
 				time.Sleep(idleWindow)
-				if writes := second.writes.since(n); len(writes) != 0 {
+				writes := second.writes.since(n)
+				if len(writes) != 0 {
 					t.Errorf("%d writes in %s of idling:\n%v", len(writes), idleWindow, writes)
 				}
-				if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+				after := e.snapshot()
+				if diff := cmp.Diff(before, after); diff != "" {
 					t.Errorf("state changed while idle (-before +after):\n%s", diff)
 				}
+				t.Logf("idle: %d writes in %v; %s", len(writes), idleWindow, after)
 			})
 		})
 	}
@@ -149,6 +161,13 @@ func (e *env) snapshot() stateSnapshot {
 		s.Config[c.Type] = transition(string(c.Status), c.LastTransitionTime)
 	}
 	return s
+}
+
+// String is what the log says was measured: the DaemonSet's generation
+// and resource version, and each condition with its last transition.
+func (s stateSnapshot) String() string {
+	return fmt.Sprintf("DaemonSet generation %d (resourceVersion %q); ClusterOperator %v; versions %v; operator resource %v; config %v",
+		s.DaemonSetGeneration, s.DaemonSetVersion, s.ClusterOperator, s.Versions, s.Operator, s.Config)
 }
 
 func transition(status string, at metav1.Time) string {

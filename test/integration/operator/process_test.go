@@ -1,0 +1,186 @@
+//go:build integration
+
+package operator
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
+)
+
+// operatorProcess is the real operator binary run as its Deployment runs it:
+// the operator subcommand with a GenericOperatorConfig file, serving its
+// metrics, and with leader election. A process that exits is what a crash
+// loop starts with, so tests can check for it.
+type operatorProcess struct {
+	cmd    *exec.Cmd
+	output *syncBuffer
+	done   chan struct{}
+}
+
+// startOperatorProcess starts the binary against the env's API server and
+// stops it (SIGTERM, as the kubelet does) when the test ends.
+func (e *env) startOperatorProcess() *operatorProcess {
+	e.t.Helper()
+	dir := e.t.TempDir()
+	port, err := freePort()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	// No certificate: library-go then serves with a self-signed one, as on a
+	// cluster before the service-ca operator has issued the real one.
+	configPath := filepath.Join(dir, "config.yaml")
+	config := fmt.Sprintf("apiVersion: operator.openshift.io/v1alpha1\nkind: GenericOperatorConfig\nservingInfo:\n  bindAddress: 127.0.0.1:%d\n", port)
+	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+
+	p := &operatorProcess{output: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(operatorBinary(e.t), "operator",
+		"--config="+configPath,
+		"--kubeconfig="+e.srv.KubeconfigPath(),
+		"--namespace="+names.OperatorNamespace,
+	)
+	p.cmd.Env = append(os.Environ(),
+		names.OperandImageEnv+"="+testImage,
+		names.ReleaseVersionEnv+"="+releaseV1,
+		// library-go writes the self-signed serving certificate there.
+		"TMPDIR="+dir,
+	)
+	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+
+	started := make(chan error, 1)
+	go func() {
+		// Pdeathsig fires when the forking thread exits; keep it until the
+		// child has exited.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := p.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
+		e.t.Fatalf("starting the operator: %v", err)
+	}
+	e.t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(30 * time.Second):
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.done
+		}
+		if e.t.Failed() {
+			e.t.Logf("last lines of the operator's log:\n%s", p.tail(150))
+		}
+	})
+	return p
+}
+
+// exited reports an operator that stopped on its own, with the end of its
+// log, or nil while it runs.
+func (p *operatorProcess) exited() error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("the operator exited with %v; last lines of its log:\n%s", p.cmd.ProcessState, p.tail(60))
+	default:
+		return nil
+	}
+}
+
+// logLine returns the first line of the log that contains substr.
+func (p *operatorProcess) logLine(substr string) string {
+	for _, line := range strings.Split(p.output.String(), "\n") {
+		if strings.Contains(line, substr) {
+			return line
+		}
+	}
+	return ""
+}
+
+func (p *operatorProcess) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(p.output.String(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// operatorBinary is the binary under test: $HTTP01_PROXY_BINARY, or what
+// `make build` produces. It is also the daemon's.
+func operatorBinary(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv("HTTP01_PROXY_BINARY")
+	hint := "HTTP01_PROXY_BINARY points at a missing file"
+	if path == "" {
+		path = filepath.Join(repoRoot(t), "_output", "bin", "cluster-http01-challenge-proxy-operator")
+		hint = "run make build"
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%s: %v (%s)", path, err, hint)
+	}
+	return path
+}
+
+// repoRoot is the directory of go.mod above the test's working directory.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// syncBuffer collects a process's output while it runs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
