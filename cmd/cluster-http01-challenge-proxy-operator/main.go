@@ -1,7 +1,7 @@
 // Command cluster-http01-challenge-proxy-operator is the one binary of the
 // HTTP-01 challenge proxy: the operator Deployment runs its "operator"
 // subcommand, and the DaemonSet the operator deploys runs its "daemon"
-// subcommand from the same image.
+// subcommand from the same image. Admins run its "diagnose" subcommand.
 package main
 
 import (
@@ -13,6 +13,7 @@ import (
 	"k8s.io/component-base/cli"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/diagnose"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/version"
 )
@@ -29,7 +30,7 @@ func newRootCommand() *cobra.Command {
 		// a Deployment with a wrong command does not look healthy.
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_ = cmd.Help()
-			return errors.New("a subcommand is required: operator or daemon")
+			return errors.New("a subcommand is required: operator, daemon or diagnose")
 		},
 		Version: version.Get().GitVersion,
 	}
@@ -37,5 +38,6 @@ func newRootCommand() *cobra.Command {
 	// children; the root context only needs to outlive the command.
 	cmd.AddCommand(operator.NewOperatorCommand(context.Background()))
 	cmd.AddCommand(daemon.NewDaemonCommand())
+	cmd.AddCommand(diagnose.NewDiagnoseCommand())
 	return cmd
 }
