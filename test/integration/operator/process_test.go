@@ -27,6 +27,8 @@ type operatorProcess struct {
 	cmd    *exec.Cmd
 	output *syncBuffer
 	done   chan struct{}
+	// metricsAddress is where it serves /metrics, /healthz and /readyz.
+	metricsAddress string
 }
 
 // startOperatorProcess starts the binary against the env's API server and
@@ -46,7 +48,7 @@ func (e *env) startOperatorProcess() *operatorProcess {
 		e.t.Fatal(err)
 	}
 
-	p := &operatorProcess{output: &syncBuffer{}, done: make(chan struct{})}
+	p := &operatorProcess{output: &syncBuffer{}, done: make(chan struct{}), metricsAddress: fmt.Sprintf("127.0.0.1:%d", port)}
 	p.cmd = exec.Command(operatorBinary(e.t), "operator",
 		"--config="+configPath,
 		"--kubeconfig="+e.srv.KubeconfigPath(),
