@@ -129,4 +129,3 @@ func (p *operatorProcess) scrape(cert *tls.Certificate) (int, string, error) {
 	body, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body), err
 }
-
