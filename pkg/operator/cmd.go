@@ -15,6 +15,14 @@ import (
 // it --config (a GenericOperatorConfig file), --kubeconfig and --namespace
 // for local runs, leader election, the event recorder and the /metrics,
 // /healthz and /readyz server.
+//
+// The leader election durations are left to library-go on purpose: lease
+// 137s, renew deadline 107s, retry 26s, which ride out a kube-apiserver
+// outage of 78s or more without losing the lease (and so without the
+// process exiting), and 270s/240s/60s on single-node clusters, whose only
+// kube-apiserver restarts for longer. Setting any of them would turn the
+// single-node adjustment off. TestAPIServerOutage runs this binary through
+// a one-minute outage.
 func NewOperatorCommand(ctx context.Context) *cobra.Command {
 	cmd := controllercmd.NewControllerCommandConfig(names.OperatorName, version.Get(), RunOperator, clock.RealClock{}).
 		NewCommandWithContext(ctx)
