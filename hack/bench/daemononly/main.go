@@ -1,7 +1,7 @@
 // Command daemononly is the daemon subcommand alone, without the operator
-// linked in: hack/bench-dataplane.sh --daemon-only compares its footprint
-// with the one binary's, as the evidence for building the DaemonSet's
-// binary separately (docs/performance.md).
+// linked in: hack/bench-dataplane.sh --candidate NAME=daemon-only (and --fix)
+// compares its footprint with the one binary's, the evidence for building
+// the DaemonSet's binary separately (docs/performance.md).
 package main
 
 import (
