@@ -282,8 +282,25 @@ func flood(args []string) error {
 	fs.Parse(args)
 	probe := newTarget()
 
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C or SIGTERM ends the flood early with what was measured; then
+	// the signal is raised again so that the calling shell sees it.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var caught atomic.Value
+	go func() {
+		sig := <-signals
+		caught.Store(sig)
+		cancel()
+	}()
+	defer func() {
+		if sig, ok := caught.Load().(os.Signal); ok {
+			signal.Reset()
+			syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+			time.Sleep(time.Second)
+		}
+	}()
 
 	var (
 		open, dialFails, dialTimeouts, serverClosed, reopened atomic.Int64
@@ -383,10 +400,14 @@ loop:
 	ticker.Stop()
 	probeTicker.Stop()
 	// Probes still waiting are part of the result: wait for them (each is
-	// bounded by -timeout) while the flood is still on.
-	probeWG.Wait()
+	// bounded by -timeout) while the flood is still on; unless interrupted.
+	if ctx.Err() == nil {
+		probeWG.Wait()
+	}
 	stopHolding()
 	wg.Wait()
+	probesMu.Lock()
+	defer probesMu.Unlock()
 
 	sort.Slice(probes, func(i, j int) bool { return probes[i].at < probes[j].at })
 	var lat []time.Duration
