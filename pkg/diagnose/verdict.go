@@ -396,38 +396,53 @@ func judgeCertManager(domain string, cm CertManagerObservation) []Check {
 	return checks
 }
 
+// judgeChallengeObject fails a Challenge that cert-manager gave up on, or
+// whose reason shows a known problem. One that is simply being worked on
+// is reported as such: diagnose may well run while an issuance is on its
+// way.
 func judgeChallengeObject(domain string, c ChallengeObservation) Check {
 	check := Check{Hop: HopCertManager, Target: "Challenge " + c.Ref()}
-	if !c.Pending() {
+	if c.State == "valid" {
 		return pass(check, "valid")
 	}
 	presented := "presented"
 	if !c.Presented {
 		presented = "not presented"
 	}
-	return fail(check, fmt.Sprintf("state %s, %s: %s", orDefault(c.State, "unknown"), presented, orDefault(c.Reason, "no reason given")),
-		challengeAction(domain, c))
+	message := fmt.Sprintf("state %s, %s: %s", orDefault(c.State, "unknown"), presented, orDefault(c.Reason, "no reason given"))
+	action, stuck := challengeProblem(domain, c)
+	if !stuck {
+		check.Status, check.Message = Info, message+" (in progress)"
+		return check
+	}
+	return fail(check, message, action)
 }
 
-// challengeAction reads cert-manager's reason for a Challenge that is stuck
-// and says where to look. The reasons are cert-manager's own text: its
-// self-check's error, or the status code it got.
-func challengeAction(domain string, c ChallengeObservation) string {
+// failedChallengeStates are the states cert-manager does not leave.
+var failedChallengeStates = []string{"invalid", "errored", "expired"}
+
+// challengeProblem reads cert-manager's reason for a Challenge and says
+// where to look, and whether the Challenge is stuck. The reasons are
+// cert-manager's own text: its self-check's error, or the status code it
+// got.
+func challengeProblem(domain string, c ChallengeObservation) (action string, stuck bool) {
 	reason := c.Reason
 	describe := fmt.Sprintf("oc -n %s describe challenge %s", c.Namespace, c.Name)
 	switch {
 	case containsAny(reason, "connection refused", "i/o timeout", "context deadline exceeded", "Client.Timeout exceeded", "no route to host"):
-		return fmt.Sprintf("cert-manager's self-check cannot reach port 80 of %s: if the port 80 lines above pass from here, a NetworkPolicy (or firewall) keeps cert-manager's pods from TCP/80 of the API VIPs; see %s", domain, guideSelfCheck)
+		return fmt.Sprintf("cert-manager's self-check cannot reach port 80 of %s: if the port 80 lines above pass from here, a NetworkPolicy (or firewall) keeps cert-manager's pods from TCP/80 of the API VIPs; see %s", domain, guideSelfCheck), true
 	case containsAny(reason, "wrong status code '404'", "wrong status code '503'"):
-		return fmt.Sprintf("the router has no route to the solver for this token: see the solver lines above, and %s", guideSolverExposed)
+		return fmt.Sprintf("the router has no route to the solver for this token: see the solver lines above, and %s", guideSolverExposed), true
 	case containsAny(reason, "wrong status code '502'", "wrong status code '504'"):
-		return "the proxy cannot reach the router: see the challenge path lines above"
+		return "the proxy cannot reach the router: see the challenge path lines above", true
 	case containsAny(reason, "no such host"):
-		return fmt.Sprintf("cert-manager cannot resolve %s: see %s", domain, guideDNS)
+		return fmt.Sprintf("cert-manager cannot resolve %s: see %s", domain, guideDNS), true
 	case !c.Presented:
-		return fmt.Sprintf("cert-manager has not put the solver in place yet: %s, and its solver pod (oc -n %s get pods -l %s)", describe, c.Namespace, solverLabelSelector)
+		return fmt.Sprintf("cert-manager has not put the solver in place: %s, and its solver pod (oc -n %s get pods -l %s)", describe, c.Namespace, solverLabelSelector), true
+	case slices.Contains(failedChallengeStates, c.State):
+		return describe + ": the ACME CA's own error is in its reason; cert-manager retries with a new Order", true
 	}
-	return describe
+	return "", false
 }
 
 func judgeSolverPod(p SolverPodObservation) Check {

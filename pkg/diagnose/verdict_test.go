@@ -384,7 +384,7 @@ func TestJudgeCertManager(t *testing.T) {
 				[]string{"cannot resolve", "DNS for the API name points elsewhere"}}}},
 		{"not presented, solver pod cannot pull", CertManagerObservation{Installed: true, Challenges: []ChallengeObservation{notPresented},
 			SolverPods: []SolverPodObservation{{Namespace: "openshift-config", Name: "cm-acme-http-solver-x", Waiting: "ImagePullBackOff", Message: `Back-off pulling image "quay.io/jetstack/cert-manager-acmesolver:v1.14.4"`}}}, []expectCheck{
-			{HopCertManager, challengeTarget, Fail, "state pending, not presented: no reason given", []string{"has not put the solver in place", "oc -n openshift-config get pods -l acme.cert-manager.io/http01-solver=true"}},
+			{HopCertManager, challengeTarget, Fail, "state pending, not presented: no reason given", []string{"has not put the solver in place", "oc -n openshift-config describe challenge api-cert-1-2-3", "oc -n openshift-config get pods -l acme.cert-manager.io/http01-solver=true"}},
 			{HopCertManager, "pod openshift-config/cm-acme-http-solver-x", Fail, `HTTP-01 solver pod waits: ImagePullBackOff: Back-off pulling image "quay.io/jetstack/cert-manager-acmesolver:v1.14.4"`,
 				[]string{"podTemplate whose ServiceAccount in openshift-config has an image pull secret", "The solver pod cannot pull its image"}},
 		}},
@@ -394,7 +394,11 @@ func TestJudgeCertManager(t *testing.T) {
 			{HopCertManager, "pod ns/s", Fail, "HTTP-01 solver pod waits: CreateContainerConfigError: no message", []string{"oc -n ns describe pod s"}},
 		}},
 		{"errored without a known reason", CertManagerObservation{Installed: true, Challenges: []ChallengeObservation{{Namespace: "a", Name: "b", State: "errored", Presented: true, Reason: "acme: authorization error"}}}, []expectCheck{
-			{HopCertManager, "Challenge a/b", Fail, "state errored, presented: acme: authorization error", []string{"oc -n a describe challenge b"}}}},
+			{HopCertManager, "Challenge a/b", Fail, "state errored, presented: acme: authorization error", []string{"oc -n a describe challenge b", "ACME CA's own error"}}}},
+		{"being worked on", CertManagerObservation{Installed: true, Challenges: []ChallengeObservation{pendingChallenge}}, []expectCheck{
+			{HopCertManager, challengeTarget, Info, "state pending, presented: no reason given (in progress)", nil}}},
+		{"state not written yet, but presented", CertManagerObservation{Installed: true, Challenges: []ChallengeObservation{{Namespace: "a", Name: "b", Presented: true, Reason: "Accepted challenge request"}}}, []expectCheck{
+			{HopCertManager, "Challenge a/b", Info, "state unknown, presented: Accepted challenge request (in progress)", nil}}},
 		{"unreadable", CertManagerObservation{Failure: "forbidden"}, []expectCheck{
 			{HopCertManager, "challenges", Fail, "cannot list Challenges: forbidden", []string{"list challenges.acme.cert-manager.io"}}}},
 	}
