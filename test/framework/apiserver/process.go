@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -43,13 +44,22 @@ func (p *process) start() error {
 	cmd.Stderr = logFile
 	cmd.Env = os.Environ()
 	setProcessGroup(cmd)
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return fmt.Errorf("starting %s: %w", p.name, err)
-	}
 	done := make(chan struct{})
-	p.cmd, p.done, p.err = cmd, done, nil
+	started := make(chan error, 1)
+	// Pdeathsig (proc_linux.go) fires when the forking *thread* exits, not
+	// the process, and the Go runtime ends threads whose locked goroutine
+	// returns, as test/framework/netns's Do does. Forking on a thread locked
+	// until the child exits keeps etcd and kube-apiserver alive for as long
+	// as the test process runs, whatever other goroutines do with threads.
 	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			logFile.Close()
+			started <- fmt.Errorf("starting %s: %w", p.name, err)
+			return
+		}
+		started <- nil
 		err := cmd.Wait()
 		fmt.Fprintf(logFile, "=== %s: %s exited: %v\n", time.Now().Format(time.RFC3339Nano), p.name, err)
 		logFile.Close()
@@ -58,6 +68,10 @@ func (p *process) start() error {
 		p.mu.Unlock()
 		close(done)
 	}()
+	if err := <-started; err != nil {
+		return err
+	}
+	p.cmd, p.done, p.err = cmd, done, nil
 	return nil
 }
 
