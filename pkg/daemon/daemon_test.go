@@ -27,7 +27,7 @@ func TestDaemonCommandFlags(t *testing.T) {
 		"metrics-client-ca-file":  "",
 		"metrics-allowed-clients": "[system:serviceaccount:openshift-monitoring:prometheus-k8s]",
 		"resync-interval":         "30s",
-		"max-connections":         "256",
+		"max-connections":         "1024",
 		"path-probe-interval":     "30s",
 		"v":                       "0",
 		"vmodule":                 "",

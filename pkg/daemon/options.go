@@ -86,7 +86,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ResyncInterval, "resync-interval", o.ResyncInterval,
 		"How often the nftables rules are compared with the desired ones even without a netlink event (1s-1h).")
 	fs.IntVar(&o.MaxConnections, "max-connections", o.MaxConnections,
-		"Most client connections the proxy serves at once; more wait in the kernel's listen backlog.")
+		"Most client connections the proxy holds at once. When full, the oldest connection that has not sent its request yet is closed to make room; only when every slot serves a request do more wait in the kernel's listen backlog.")
 	fs.DurationVar(&o.PathProbeInterval, "path-probe-interval", o.PathProbeInterval,
 		"How often the node sends a challenge request for a random token to port 80 of each API VIP, through whichever proxy holds it, "+
 			"and exports whether the router answered (http01_challenge_proxy_path_ok); also after every rule repair. 1s-1h, or 0 to disable.")

@@ -174,7 +174,7 @@ func TestConfigFromDefaults(t *testing.T) {
 		HealthAddress:     netip.MustParseAddrPort("127.0.0.1:9448"),
 		Metrics:           metrics.ServerConfig{Address: netip.MustParseAddrPort("127.0.0.1:9449")},
 		ResyncInterval:    30 * time.Second,
-		MaxConnections:    256,
+		MaxConnections:    1024,
 		PathProbeInterval: 30 * time.Second,
 	}
 	if !reflect.DeepEqual(cfg, expect) {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -89,28 +90,27 @@ func NewHandler(cfg HandlerConfig, observer Observer) *Handler {
 			ModifyResponse: modifyResponse(cfg.MaxResponseBytes),
 			ErrorHandler:   upstreamError,
 			ErrorLog:       klog.NewStandardLogger("WARNING"),
+			BufferPool:     copyBuffers,
 		},
 	}
 }
 
-func newUpstreamTransport(cfg HandlerConfig) *http.Transport {
-	return &http.Transport{
-		// Never honour HTTP_PROXY and friends: the only upstream is the
-		// ingress VIP, reached directly.
-		Proxy:                  nil,
-		DialContext:            newGuardedDialer(cfg.IngressVIPs, cfg.UpstreamPort, cfg.DialTimeout).DialContext,
-		ResponseHeaderTimeout:  cfg.ResponseHeaderTimeout,
-		MaxResponseHeaderBytes: maxUpstreamHeaderBytes,
-		// Pass the solver's answer through byte for byte.
-		DisableCompression: true,
-		// One connection per challenge request, as on the client side. A
-		// pooled connection to a router that has since vanished would make
-		// a request wait for ResponseHeaderTimeout instead of failing at
-		// DialTimeout, and one to an ingress VIP that moved would have to be
-		// retried. Without keep-alive the request says "Connection: close",
-		// so the router closes first and keeps the TIME_WAIT: a flood of
-		// forwards cannot use up the node's ports towards the ingress VIP.
-		DisableKeepAlives: true,
+// newUpstreamTransport returns the transport to the router. There is no
+// proxy environment to honour (HTTP_PROXY and friends): the only upstream is
+// the ingress VIP, reached directly. The solver's answer passes through byte
+// for byte (no Accept-Encoding is added).
+//
+// One connection per challenge request, as on the client side. A pooled
+// connection to a router that has since vanished would make a request wait
+// for ResponseHeaderTimeout instead of failing at DialTimeout, and one to an
+// ingress VIP that moved would have to be retried. The request says
+// "Connection: close", so the router closes first and keeps the TIME_WAIT: a
+// flood of forwards cannot use up the node's ports towards the ingress VIP.
+func newUpstreamTransport(cfg HandlerConfig) http.RoundTripper {
+	return &oneShotTransport{
+		dial:                  newGuardedDialer(cfg.IngressVIPs, cfg.UpstreamPort, cfg.DialTimeout).DialContext,
+		responseHeaderTimeout: cfg.ResponseHeaderTimeout,
+		maxHeaderBytes:        maxUpstreamHeaderBytes,
 	}
 }
 
@@ -271,6 +271,31 @@ func modifyResponse(maxBytes int64) func(*http.Response) error {
 }
 
 var errResponseTooLarge = errors.New("upstream response too large")
+
+// copyBuffers lends ReverseProxy the buffer it copies each response body
+// through. Without a pool it allocates 32 KiB per request, for a body of a
+// few hundred bytes: most of the garbage a forward makes.
+var copyBuffers = &bufferPool{}
+
+// copyBufferSize holds a key authorization many times over; a bigger body
+// takes more reads, not more memory.
+const copyBufferSize = 4 << 10
+
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) Get() []byte {
+	if b, ok := p.pool.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, copyBufferSize)
+}
+
+func (p *bufferPool) Put(b []byte) {
+	if cap(b) >= copyBufferSize {
+		b = b[:copyBufferSize]
+		p.pool.Put(&b)
+	}
+}
 
 // capResponse refuses responses that announce a body over max bytes, and cuts
 // off ones that turn out bigger than max while streaming.

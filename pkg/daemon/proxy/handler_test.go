@@ -2,12 +2,14 @@ package proxy
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -510,7 +512,7 @@ func TestHandlerKeepsIPv6ClientsOnIPv6(t *testing.T) {
 	}
 }
 
-func TestLimitListenerCapsConcurrentConnections(t *testing.T) {
+func TestLimitListenerEvictsTheOldestConnectionWithoutARequest(t *testing.T) {
 	router := newFakeRouter(t, "tcp", "127.0.0.1:0", nil)
 	address, observer := startProxy(t, "127.0.0.1:0", configFor(router), 2)
 
@@ -523,11 +525,66 @@ func TestLimitListenerCapsConcurrentConnections(t *testing.T) {
 		}
 		defer c.Close()
 		idle = append(idle, c)
+		waitFor(t, func() bool { _, _, open := observer.snapshot(); return open == len(idle) })
 	}
-	waitFor(t, func() bool { _, _, open := observer.snapshot(); return open == 2 })
+
+	// A challenge request still gets through, at once: the oldest idle
+	// connection makes room.
+	third, err := net.Dial("tcp", address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	io.WriteString(third, get(ChallengePathPrefix+certManagerToken))
+	third.SetReadDeadline(time.Now().Add(time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(third), nil)
+	if err != nil {
+		t.Fatalf("challenge request while idle connections held every slot: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("status %d, want 200", resp.StatusCode)
+	}
+	idle[0].SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := idle[0].Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("oldest idle connection: read %v, want EOF (closed to make room)", err)
+	}
+	idle[1].SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := idle[1].Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("newer idle connection: read %v, want it still open", err)
+	}
+}
+
+func TestLimitListenerCapsConcurrentRequests(t *testing.T) {
+	release := make(chan struct{})
+	router := newFakeRouter(t, "tcp", "127.0.0.1:0", func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.WriteString(w, keyAuth)
+	})
+	address, observer := startProxy(t, "127.0.0.1:0", configFor(router), 2)
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+
+	// Two requests in flight take both slots, and are never evicted.
+	var busy []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, get(ChallengePathPrefix+certManagerToken))
+		busy = append(busy, c)
+	}
+	waitFor(t, func() bool { return router.hits.Load() == 2 })
 
 	// A third connection completes the TCP handshake (the kernel backlog)
-	// but is not served while the slots are taken.
+	// but is not served while the slots serve requests.
 	third, err := net.Dial("tcp", address)
 	if err != nil {
 		t.Fatal(err)
@@ -536,22 +593,24 @@ func TestLimitListenerCapsConcurrentConnections(t *testing.T) {
 	io.WriteString(third, get(ChallengePathPrefix+certManagerToken))
 	third.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	if n, err := third.Read(make([]byte, 1)); n != 0 || err == nil {
-		t.Fatalf("third connection was served while two were open (read %d, %v)", n, err)
+		t.Fatalf("third connection was served while two requests were in flight (read %d, %v)", n, err)
 	}
 	if _, _, open := observer.snapshot(); open != 2 {
 		t.Errorf("open connections = %d, want 2", open)
 	}
 
-	// Freeing a slot lets it through.
-	idle[0].Close()
-	third.SetReadDeadline(time.Now().Add(5 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(third), nil)
-	if err != nil {
-		t.Fatalf("third connection after a slot freed: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("status %d, want 200", resp.StatusCode)
+	// Once they are answered, it gets through, and so did they.
+	close(release)
+	for _, c := range append(busy, third) {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("reading a response: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("status %d, want 200", resp.StatusCode)
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"container/list"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -28,8 +30,13 @@ const (
 	// 4 KiB of slack on top).
 	maxHeaderBytes = 8 << 10
 
-	// DefaultMaxConnections caps concurrent client connections.
-	DefaultMaxConnections = 256
+	// DefaultMaxConnections caps concurrent client connections. A slot costs
+	// about 15 KiB, so a full proxy stays near 20 MiB; connections without a
+	// request yet are evicted oldest first when it is full (limitListener),
+	// and 1024 slots keep a validator's connection from being evicted before
+	// it sends its request even while a flood churns through the rest
+	// (docs/performance.md, section 5).
+	DefaultMaxConnections = 1024
 )
 
 // NewServer returns the HTTP server for handler with the limits above.
@@ -49,8 +56,21 @@ func NewServer(handler http.Handler) *http.Server {
 		ErrorLog:                     klog.NewStandardLogger("WARNING"),
 	}
 	srv.SetKeepAlivesEnabled(false)
+	// A connection from a limitListener stops being evictable once its
+	// request headers are complete, which is when the handler is called.
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		return context.WithValue(ctx, connKey{}, c)
+	}
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := r.Context().Value(connKey{}).(*limitedConn); ok {
+			c.requestStarted()
+		}
+		handler.ServeHTTP(w, r)
+	})
 	return srv
 }
+
+type connKey struct{}
 
 // ConnObserver is told when connections are accepted and closed (metrics).
 type ConnObserver interface {
@@ -71,16 +91,27 @@ func Listen(port uint16, maxConnections int, observer ConnObserver) (net.Listene
 	return NewLimitListener(ln, maxConnections, observer), nil
 }
 
-// limitListener accepts at most max connections at a time. When full, it
-// stops calling accept: further connections wait in the kernel's listen
-// backlog, costing this process no memory, until a slot frees up. Server
-// timeouts bound how long any one connection can keep its slot.
+// limitListener accepts at most max connections at a time. When it is full
+// and another connection arrives, it closes the oldest connection that has
+// not sent its request headers yet to make room: a client holding many
+// connections open without a request cannot keep a validator's challenge
+// request waiting in the kernel behind them. Only when every slot serves a
+// request does it stop accepting, and further connections wait in the
+// kernel's listen backlog. Server timeouts bound how long any one connection
+// can keep its slot.
 type limitListener struct {
 	net.Listener
-	slots     chan struct{}
+	max       int
+	observer  ConnObserver
 	closed    chan struct{}
 	closeOnce sync.Once
-	observer  ConnObserver
+	// freed is signalled when a slot frees, for an Accept holding a
+	// connection while every slot serves a request.
+	freed chan struct{}
+
+	mu      sync.Mutex
+	open    int
+	waiting list.List // of *limitedConn without a request yet, oldest first
 }
 
 // NewLimitListener wraps ln so that at most max accepted connections are
@@ -88,30 +119,70 @@ type limitListener struct {
 func NewLimitListener(ln net.Listener, max int, observer ConnObserver) net.Listener {
 	return &limitListener{
 		Listener: ln,
-		slots:    make(chan struct{}, max),
-		closed:   make(chan struct{}),
+		max:      max,
 		observer: observer,
+		closed:   make(chan struct{}),
+		freed:    make(chan struct{}, 1),
 	}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.slots <- struct{}{}:
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
 	conn, err := l.Listener.Accept()
 	if err != nil {
-		<-l.slots
 		return nil, err
 	}
+	c := &limitedConn{Conn: conn, listener: l}
+	var victim *limitedConn
+	for {
+		l.mu.Lock()
+		if l.open >= l.max && l.waiting.Len() > 0 {
+			victim = l.waiting.Remove(l.waiting.Front()).(*limitedConn)
+			victim.waiting = nil
+			l.open-- // victim's slot is c's now; its release gives nothing back
+			victim.evicted = true
+		}
+		if l.open < l.max {
+			l.open++
+			c.waiting = l.waiting.PushBack(c)
+			l.mu.Unlock()
+			break
+		}
+		l.mu.Unlock()
+		// Every slot serves a request: hold c until one is answered.
+		select {
+		case <-l.freed:
+		case <-l.closed:
+			conn.Close()
+			return nil, net.ErrClosed
+		}
+	}
+	if victim != nil {
+		klog.V(4).InfoS("Closed the oldest connection without a request to make room", "client", victim.RemoteAddr(), "maxConnections", l.max)
+		victim.Close()
+	}
 	l.observer.ConnectionOpened()
-	return &limitedConn{Conn: conn, release: l.release}, nil
+	return c, nil
 }
 
-func (l *limitListener) release() {
-	<-l.slots
+func (l *limitListener) release(c *limitedConn) {
+	l.mu.Lock()
+	if c.waiting != nil {
+		l.waiting.Remove(c.waiting)
+		c.waiting = nil
+	}
+	if !c.evicted {
+		l.open--
+	}
+	l.mu.Unlock()
+	l.signal()
 	l.observer.ConnectionClosed()
+}
+
+func (l *limitListener) signal() {
+	select {
+	case l.freed <- struct{}{}:
+	default:
+	}
 }
 
 // Close unblocks an Accept waiting for a slot and closes the socket.
@@ -122,12 +193,28 @@ func (l *limitListener) Close() error {
 
 type limitedConn struct {
 	net.Conn
+	listener    *limitListener
 	releaseOnce sync.Once
-	release     func()
+	// waiting is the connection's place in listener.waiting until its
+	// request starts; evicted means its slot went to a newer connection.
+	// Both are guarded by listener.mu.
+	waiting *list.Element
+	evicted bool
+}
+
+// requestStarted takes the connection off the eviction list: it has sent a
+// complete request, which is being served.
+func (c *limitedConn) requestStarted() {
+	c.listener.mu.Lock()
+	if c.waiting != nil {
+		c.listener.waiting.Remove(c.waiting)
+		c.waiting = nil
+	}
+	c.listener.mu.Unlock()
 }
 
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
-	c.releaseOnce.Do(c.release)
+	c.releaseOnce.Do(func() { c.listener.release(c) })
 	return err
 }
