@@ -92,9 +92,9 @@ localcluster::build_cli() {
 # stale. Each build is incremental: a second run takes seconds.
 localcluster::prepare() {
   localcluster::ensure_packages
-  localcluster::step "Building the operator binary (make build; the first build takes ~3 min on 2 cores)"
+  localcluster::step "Building the operator binary (make build; the first build takes 3-8 min on 2 cores)"
   make -C "${REPO_ROOT}" --no-print-directory build
-  localcluster::step "Building the pinned tools and fetching the OpenShift CRDs (hack/build-tools.sh; the first build takes ~10 min on 2 cores, later runs are no-ops)"
+  localcluster::step "Building the pinned tools and fetching the OpenShift CRDs (hack/build-tools.sh; the first build takes 8-20 min on 2 cores, later runs are no-ops)"
   "${REPO_ROOT}/hack/build-tools.sh" etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok pebble pebble-challtestsrv crds
   localcluster::step "Building the local-cluster CLI"
   localcluster::build_cli
