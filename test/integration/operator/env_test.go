@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -79,9 +80,12 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(settings)
 	}
+	pinThread()
 	srv := apiserver.Start(t)
 	cfg := srv.RESTConfig()
-	cfg.Timeout = 10 * time.Second
+	// Generous: kube-apiserver can stall for seconds on a loaded 2-core
+	// machine, and a timed-out read fails the test for nothing.
+	cfg.Timeout = 30 * time.Second
 	e := &env{
 		t:      t,
 		srv:    srv,
@@ -98,6 +102,18 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		e.createOperatorResource()
 	}
 	return e
+}
+
+// pinThread keeps the calling test's goroutine on its OS thread until the
+// test has ended, cleanups included. The API server harness starts etcd and
+// kube-apiserver with Pdeathsig, which the kernel sends when the *thread*
+// that forked them exits, and netns.Do (the data plane of
+// TestAPIServerOutage) ends the threads it runs on, on purpose. Without the
+// pin, a thread that started some test's kube-apiserver could later run a
+// netns.Do, in any test of this process, and take that kube-apiserver and
+// its etcd down with it.
+func pinThread() {
+	runtime.LockOSThread()
 }
 
 // createOperatorResource creates the operator resource as manifests/ ships it.

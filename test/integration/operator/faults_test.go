@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -42,7 +41,6 @@ const (
 // and the operator acts on the first change made after the outage.
 func TestAPIServerOutage(t *testing.T) {
 	t.Parallel()
-	pinThread()
 	e := newEnv(t)
 	e.setInfrastructure(bareMetal(withVIPs(dataPlaneAPIVIPs, dataPlaneIngressVIPs)))
 	e.setConfig(defaultDeployment)
@@ -211,16 +209,6 @@ func TestVIPsRemovedWhileEnabled(t *testing.T) {
 	ready := findCondition(e.configStatus().Conditions, "Ready")
 	t.Logf("config status Ready=%s/%s: %s", ready.Status, ready.Reason, ready.Message)
 	e.logClusterOperator("the Infrastructure lost its VIPs")
-}
-
-// pinThread keeps the calling test's goroutine on its OS thread until the
-// test has ended, cleanups included. The API server harness starts etcd and
-// kube-apiserver with Pdeathsig, which the kernel sends when the *thread*
-// that forked them exits, and the data plane's netns.Do ends the threads it
-// runs on, on purpose. Without the pin, a thread that started kube-apiserver
-// could later run a netns.Do and take kube-apiserver and etcd down with it.
-func pinThread() {
-	runtime.LockOSThread()
 }
 
 // eventuallyWithin is eventually with its own timeout, for waits that are
