@@ -51,6 +51,8 @@ func main() {
 		Short:         "A simulated bare-metal OpenShift cluster on this machine, for the demo and the end-to-end tests",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// A developer tool run from scripts: no shell completion.
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	var instance string
 	root.PersistentFlags().StringVar(&instance, "instance", "demo", "Name of the cluster; instances run side by side (the tests use \"e2e\")")
