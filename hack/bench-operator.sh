@@ -89,12 +89,12 @@ localcluster::prepare
 
 # The operator's requests, by APF FlowSchema: watch, read (get/list), write.
 flowschemas() {
-  local name verbs precedence=2
+  local name verbs precedence
   for name in watch read write; do
     case "${name}" in
-      watch) verbs='["watch"]' ;;
-      read) verbs='["get","list"]' ;;
-      write) verbs='["create","update","patch","delete","deletecollection"]' ;;
+      watch) verbs='["watch"]' precedence=2 ;;
+      read) verbs='["get","list"]' precedence=3 ;;
+      write) verbs='["create","update","patch","delete","deletecollection"]' precedence=4 ;;
     esac
     cat <<EOF
 ---
@@ -103,7 +103,7 @@ kind: FlowSchema
 metadata:
   name: bench-operator-${name}
 spec:
-  matchingPrecedence: $((precedence++))
+  matchingPrecedence: ${precedence}
   priorityLevelConfiguration:
     name: workload-low
   distinguisherMethod:
@@ -132,8 +132,8 @@ EOF
 counts() {
   "${KUBECTL}" get --raw /metrics | awk '
     /^apiserver_flowcontrol_dispatched_requests_total\{/ && /flow_schema="bench-operator-/ {
-      match($0, /flow_schema="bench-operator-[a-z]+"/)
-      k = substr($0, RSTART + 26, RLENGTH - 27); c[k] += $NF
+      split($0, a, "flow_schema=\"bench-operator-"); split(a[2], b, "\"")
+      c[b[1]] += $NF
     }
     END { printf "%d %d %d\n", c["watch"], c["read"], c["write"] }'
 }
@@ -153,6 +153,11 @@ cpu_ticks() {
 }
 rss_kib() {
   awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
+}
+# nap SECONDS : a sleep that a signal to this script interrupts at once.
+nap() {
+  sleep "$1" &
+  wait $!
 }
 now_ms() {
   date +%s%3N
@@ -176,7 +181,7 @@ for workers in ${workers_list}; do
   "${LOCAL_CLUSTER_BIN}" up --instance="${INSTANCE}" --workers="${workers}"
   flowschemas | "${KUBECTL}" apply -f - >/dev/null
   # Let the operator settle on the disabled cluster before enabling.
-  sleep 5
+  nap 5
   nodes="$("${KUBECTL}" get nodes --no-headers | wc -l)"
 
   localcluster::step "Enabling: kubectl patch ${CONFIG} spec.mode=DefaultDeployment"
@@ -195,11 +200,11 @@ for workers in ${workers_list}; do
     "${enable_ms}" $((ew1 - ew0)) $((er1 - er0)) $((ex1 - ex0))
 
   localcluster::step "Settling ${settle_s}s, then an idle window of ${idle_s}s"
-  sleep "${settle_s}"
+  nap "${settle_s}"
   pid="$(operator_pid)"
   read -r w0 r0 x0 <<<"$(counts)"
   c0="$(cpu_ticks "${pid}")"
-  sleep "${idle_s}"
+  nap "${idle_s}"
   c1="$(cpu_ticks "${pid}")"
   rss="$(rss_kib "${pid}")"
   read -r w1 r1 x1 <<<"$(counts)"
