@@ -14,7 +14,9 @@
 #      CA in an "internet" namespace, with an HTTP-01 solver that only the
 #      router (the ingress VIP) can reach: the challenge must go through the
 #      API VIP, the nftables redirect and the proxy;
-#   6. prints what happened, and leaves the cluster running.
+#   6. checks every hop with the operator's diagnose subcommand, run where
+#      the CA is;
+#   7. prints what happened, and leaves the cluster running.
 #
 # make demo-down (hack/demo-down.sh) removes everything it created.
 set -euo pipefail
@@ -87,6 +89,9 @@ conditions() {
 localcluster::step "Getting a certificate for api.cluster.example.test from Pebble through the proxy"
 certificate="$("${LOCAL_CLUSTER_BIN}" issue --instance="${INSTANCE}")"
 
+localcluster::step "Checking every hop with the operator's diagnose subcommand, from the internet namespace"
+diagnosis="$("${LOCAL_CLUSTER_BIN}" diagnose --instance="${INSTANCE}")"
+
 cat <<EOF
 
 ==============================================================================
@@ -103,6 +108,9 @@ $("${KUBECTL}" get "${CONFIG}" -o jsonpath='API VIPs {.status.apiServerVIPs} -> 
 
 ${certificate}
 
+\$ cluster-http01-challenge-proxy-operator diagnose --domain api.cluster.example.test   # from the internet, with the CA's DNS server
+${diagnosis}
+
 The cluster keeps running:
   export KUBECONFIG=${KUBECONFIG}
   export PATH=${TOOLS_BIN_DIR}:\$PATH      # the pinned kubectl
@@ -111,6 +119,7 @@ The cluster keeps running:
   kubectl patch ${CONFIG} --type=merge -p '{"spec":{"mode":"CustomDeployment","customDeployment":{"internalPort":18888}}}'
   ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} issue                      # get another certificate
   ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} move-api-vip --to=master-1 # fail the API VIP over, then issue again
+  ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} diagnose                   # check every hop again
   logs: ${DIR#"${REPO_ROOT}/"}/logs (operator.log; pods/ holds each proxy's log: kubectl logs needs a real kubelet)
 make demo-down removes everything.
 EOF

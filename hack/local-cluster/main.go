@@ -6,7 +6,8 @@
 //	local-cluster status|down [--instance=demo]
 //	local-cluster issue [--instance=demo] [--ipv6] [--out-dir=DIR]
 //	local-cluster move-api-vip --to=master-1 [--instance=demo]
-//	local-cluster kubelet|service-ca --state=FILE   (started by up)
+//	local-cluster diagnose [--instance=demo] [-- DIAGNOSE FLAGS]
+//	local-cluster kubelet|service-ca|router --state=FILE   (started by up)
 package main
 
 import (
@@ -57,7 +58,7 @@ func main() {
 	var instance string
 	root.PersistentFlags().StringVar(&instance, "instance", "demo", "Name of the cluster; instances run side by side (the tests use \"e2e\")")
 	root.AddCommand(upCommand(&instance), downCommand(&instance), statusCommand(&instance),
-		issueCommand(&instance), moveAPIVIPCommand(&instance), kubeletCommand(), serviceCACommand())
+		issueCommand(&instance), moveAPIVIPCommand(&instance), kubeletCommand(), serviceCACommand(), routerCommand(), diagnoseCommand(&instance))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	err := root.ExecuteContext(ctx)
@@ -353,4 +354,52 @@ func serviceCACommand() *cobra.Command {
 	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")
 	_ = cmd.MarkFlagRequired("state")
 	return cmd
+}
+
+// routerCommand runs the router; up starts it detached, inside the router
+// namespace.
+func routerCommand() *cobra.Command {
+	var statePath string
+	cmd := &cobra.Command{
+		Use:    "router",
+		Short:  "Route by Host on the ingress VIPs, with cert-manager's HTTP-01 solvers behind (started by up, in the router namespace)",
+		Args:   cobra.NoArgs,
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := localcluster.LoadState(statePath)
+			if err != nil {
+				return err
+			}
+			return localcluster.RunRouter(cmd.Context(), s.Topology.IngressVIPs)
+		},
+	}
+	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")
+	_ = cmd.MarkFlagRequired("state")
+	return cmd
+}
+
+// diagnoseCommand runs the product's diagnose subcommand from the internet,
+// where the ACME CA is.
+func diagnoseCommand(instance *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "diagnose [-- DIAGNOSE FLAGS]",
+		Short: "Run cluster-http01-challenge-proxy-operator diagnose from the internet namespace, where the ACME CA is, with the cluster's kubeconfig",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireRoot(); err != nil {
+				return err
+			}
+			s, err := loadState(*instance)
+			if err != nil {
+				return err
+			}
+			code, err := localcluster.Diagnose(cmd.Context(), s, args, os.Stdout, os.Stderr)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &exitError{code, fmt.Errorf("diagnose found a problem (exit %d)", code)}
+			}
+			return nil
+		},
+	}
 }

@@ -56,6 +56,7 @@ func TestHTTP01ChallengeProxy(t *testing.T) {
 		if !t.Run("a certificate through the data plane", c.testIssue) {
 			return
 		}
+		t.Run("diagnose passes from the internet", func(t *testing.T) { c.testDiagnose(t, true) })
 		t.Run("API VIP failover", c.testAPIVIPFailover)
 	}
 	if !t.Run("port change", c.testPortChange) {
@@ -344,6 +345,7 @@ func (c *cluster) testDisable(t *testing.T) {
 	})
 	if c.harness != nil {
 		c.testDataPlaneGone(t)
+		c.testDiagnose(t, false)
 	}
 }
 

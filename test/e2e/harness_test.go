@@ -80,6 +80,24 @@ func wantRedirect(t *testing.T, r *localcluster.IssueResult, target string) {
 	t.Errorf("%s redirects %s with %q, want a redirect to %s", r.VIPHolder.Name, r.APIVIP, r.VIPRedirects(), target)
 }
 
+// testDiagnose runs the operator's diagnose subcommand where the ACME CA
+// is, and wants its verdict: every hop passes while the proxy runs, and
+// not once it is disabled.
+func (c *cluster) testDiagnose(t *testing.T, wantPass bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out strings.Builder
+	code, err := localcluster.Diagnose(ctx, c.harness, nil, &out, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("diagnose exited %d:\n%s", code, out.String())
+	if pass := code == 0; pass != wantPass {
+		t.Errorf("diagnose exited %d; want it to pass: %v", code, wantPass)
+	}
+}
+
 // testAPIVIPFailover moves the API VIP to another control-plane node, as
 // keepalived does when its holder fails, and gets a certificate again: the
 // proxy of the new holder must answer.
@@ -112,12 +130,12 @@ func (c *cluster) testDataPlaneGone(t *testing.T) {
 	topology := c.harness.Topology
 	for _, node := range topology.ControlPlane() {
 		eventually(t, rolloutTimeout, "no daemon runs on "+node.Name+" and its nftables table is gone", func(context.Context) error {
-			pids, err := localcluster.NamespacePIDs(node.Netns)
+			pids, err := localcluster.DaemonPIDs(node.Netns)
 			if err != nil {
 				return err
 			}
 			if len(pids) > 0 {
-				return fmt.Errorf("processes %v still run in %s", pids, node.Netns)
+				return fmt.Errorf("daemons %v still run in %s", pids, node.Netns)
 			}
 			tables, err := localcluster.NftTables(node.Netns)
 			if err != nil {

@@ -50,7 +50,7 @@ var toolNames = []string{"etcd", "kube-apiserver", "kube-controller-manager", "k
 // that it does not react to the rest going away, then the kubelet, which
 // stops the daemons gracefully (they remove their nftables rules) while the
 // API server still answers, and the API server's storage last.
-var stopOrder = []string{"operator", "kubelet", "service-ca", "kwok", "kube-scheduler", "kube-controller-manager", "pebble", "pebble-challtestsrv", "kube-apiserver", "etcd"}
+var stopOrder = []string{"operator", "kubelet", "service-ca", "kwok", "kube-scheduler", "kube-controller-manager", "router", "pebble", "pebble-challtestsrv", "kube-apiserver", "etcd"}
 
 // UpOptions configure Up.
 type UpOptions struct {
@@ -191,6 +191,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		func() error { return b.openShiftAPIs(manifests) },
 		b.nodes,
 		b.internet,
+		b.router,
 		b.serviceCA,
 		b.kubelet,
 		func() error { return b.operator(deploy, manifests) },
@@ -364,6 +365,17 @@ func (b *bringUp) internet() error {
 		}
 	}
 	return SetChallengeDNS(b.ctx, b.s, APIHost, b.s.Topology.APIVIPs[:1])
+}
+
+// router starts the router in the router namespace, on the ingress VIPs.
+func (b *bringUp) router() error {
+	b.progress.step("Starting the router on the ingress VIPs, in the router namespace")
+	t := b.s.Topology
+	r, err := b.start(processSpec{name: "router", netns: t.Router.Netns, path: b.self, args: []string{"router", "--state=" + StatePath(b.s.Dir)}})
+	if err != nil {
+		return err
+	}
+	return waitReady(b.ctx, "the router", r, time.Minute, tcpCheck(&netns.Namespace{Name: t.Router.Netns}, routerAdminAddress))
 }
 
 // serviceCA starts the local service-ca, which issues the serving

@@ -13,7 +13,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -22,10 +21,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/acme"
+	"k8s.io/klog/v2"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/rules"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
@@ -41,20 +40,6 @@ type IssueOptions struct {
 	IPv6 bool
 	// Timeout bounds the whole issuance; two minutes by default.
 	Timeout time.Duration
-}
-
-// RouterRequest is one request the router (the solver's responder on the
-// ingress VIPs) received.
-type RouterRequest struct {
-	Time         time.Time      `json:"time"`
-	Remote       netip.AddrPort `json:"remote"`
-	Local        netip.AddrPort `json:"local"`
-	Method       string         `json:"method"`
-	Host         string         `json:"host"`
-	Path         string         `json:"path"`
-	ForwardedFor string         `json:"forwardedFor"`
-	UserAgent    string         `json:"userAgent"`
-	Status       int            `json:"status"`
 }
 
 // IssueResult is a certificate and how its challenge travelled.
@@ -119,20 +104,19 @@ func Issue(ctx context.Context, s *State, opts IssueOptions) (*IssueResult, erro
 		return nil, fmt.Errorf("setting the DNS records of %s: %w", opts.Domain, err)
 	}
 
+	// cert-manager runs in the cluster: its ACME client talks to the CA
+	// from the router's namespace, and its solver is reachable only
+	// through the router.
 	router := &netns.Namespace{Name: t.Router.Netns}
-	responder := &challengeResponder{domain: opts.Domain, answers: map[string]string{}}
-	stop, err := responder.serve(router, t.IngressVIPs)
-	if err != nil {
-		return nil, err
-	}
-	defer stop()
+	solver := &routerSolver{admin: newRouterAdmin(s), host: opts.Domain}
+	defer solver.cleanup()
 
 	holderNS := &netns.Namespace{Name: holder.Netns}
 	before, beforeErr := proxyForwardedCount(ctx, s, holderNS)
 
-	leafDER, chain, key, err := orderCertificate(ctx, s, router, opts.Domain, responder)
+	leafDER, chain, key, err := orderCertificate(ctx, s, router, opts.Domain, solver.present)
 	if err != nil {
-		return nil, fmt.Errorf("%w%s", err, responder.describe())
+		return nil, fmt.Errorf("%w%s", err, solver.describe(ctx))
 	}
 
 	if after, err := proxyForwardedCount(ctx, s, holderNS); err == nil && beforeErr == nil {
@@ -140,7 +124,9 @@ func Issue(ctx context.Context, s *State, opts IssueOptions) (*IssueResult, erro
 	} else {
 		result.MetricsError = errors.Join(beforeErr, err)
 	}
-	result.RouterRequests = responder.seen()
+	if result.RouterRequests, err = solver.requests(ctx); err != nil {
+		return nil, err
+	}
 	result.RedirectRules = redirectRules(holder.Netns)
 
 	if result.Leaf, err = x509.ParseCertificate(leafDER); err != nil {
@@ -173,10 +159,10 @@ func Issue(ctx context.Context, s *State, opts IssueOptions) (*IssueResult, erro
 }
 
 // orderCertificate runs the ACME protocol: a new account, an order for
-// domain, the HTTP-01 challenge answered by responder, and the finalized
-// certificate. It returns the leaf, the rest of the chain and the leaf's
-// key.
-func orderCertificate(ctx context.Context, s *State, from *netns.Namespace, domain string, responder *challengeResponder) ([]byte, [][]byte, crypto.Signer, error) {
+// domain, the HTTP-01 challenge answered by present (path, answer), and
+// the finalized certificate. It returns the leaf, the rest of the chain and
+// the leaf's key.
+func orderCertificate(ctx context.Context, s *State, from *netns.Namespace, domain string, present func(ctx context.Context, path, answer string) error) ([]byte, [][]byte, crypto.Signer, error) {
 	httpClient, err := acmeHTTPClient(from, s.Pebble.TLSCAFile, 30*time.Second)
 	if err != nil {
 		return nil, nil, nil, err
@@ -214,7 +200,9 @@ func orderCertificate(ctx context.Context, s *State, from *netns.Namespace, doma
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		responder.set(client.HTTP01ChallengePath(challenge.Token), answer)
+		if err := present(ctx, client.HTTP01ChallengePath(challenge.Token), answer); err != nil {
+			return nil, nil, nil, fmt.Errorf("presenting the http-01 challenge: %w", err)
+		}
 		if _, err := client.Accept(ctx, challenge); err != nil {
 			return nil, nil, nil, fmt.Errorf("accepting the http-01 challenge: %w", err)
 		}
@@ -286,98 +274,55 @@ func verifyChain(leaf *x509.Certificate, chain [][]byte, root *x509.Certificate,
 	return nil
 }
 
-// challengeResponder is the router with cert-manager's solver behind it: it
-// routes by Host, as the OpenShift router does, so a request that lost its
-// Host on the way gets 503, and answers the challenge paths it was given.
-type challengeResponder struct {
-	domain string
-
-	mu       sync.Mutex
-	answers  map[string]string
-	requests []RouterRequest
+// routerSolver presents challenges through the router, as cert-manager's
+// solver pods behind routes do, and removes them when done.
+type routerSolver struct {
+	admin *routerAdmin
+	host  string
+	paths []string
 }
 
-func (c *challengeResponder) set(path, answer string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.answers[path] = answer
+func (r *routerSolver) present(ctx context.Context, path, answer string) error {
+	r.paths = append(r.paths, path)
+	return r.admin.addChallenge(ctx, RouterChallenge{Host: r.host, Path: path, Answer: answer})
 }
 
-func (c *challengeResponder) seen() []RouterRequest {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]RouterRequest(nil), c.requests...)
-}
-
-func (c *challengeResponder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	record := RouterRequest{
-		Time: time.Now(), Method: r.Method, Host: r.Host, Path: r.URL.Path,
-		ForwardedFor: r.Header.Get("X-Forwarded-For"), UserAgent: r.UserAgent(),
-	}
-	record.Remote, _ = netip.ParseAddrPort(r.RemoteAddr)
-	if local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		record.Local, _ = netip.ParseAddrPort(local.String())
-	}
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	c.mu.Lock()
-	answer, known := c.answers[r.URL.Path]
-	switch {
-	case !strings.EqualFold(host, c.domain):
-		record.Status = http.StatusServiceUnavailable
-	case !known:
-		record.Status = http.StatusNotFound
-	default:
-		record.Status = http.StatusOK
-	}
-	c.requests = append(c.requests, record)
-	c.mu.Unlock()
-
-	switch record.Status {
-	case http.StatusOK:
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = io.WriteString(w, answer)
-	case http.StatusServiceUnavailable:
-		http.Error(w, "no route for host "+r.Host, record.Status)
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-// serve listens on port 80 of every VIP inside ns; stop closes it all.
-func (c *challengeResponder) serve(ns *netns.Namespace, vips []netip.Addr) (func(), error) {
-	server := &http.Server{Handler: c, ReadHeaderTimeout: 10 * time.Second}
-	var listeners []net.Listener
-	closeAll := func() {
-		_ = server.Close()
-		for _, l := range listeners {
-			_ = l.Close()
-		}
-	}
-	for _, vip := range vips {
-		l, err := ns.Listen("tcp", netip.AddrPortFrom(vip, 80).String())
+// requests are what the router received for the presented challenges.
+func (r *routerSolver) requests(ctx context.Context) ([]RouterRequest, error) {
+	var out []RouterRequest
+	for _, path := range r.paths {
+		seen, err := r.admin.requestsFor(ctx, path)
 		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("the router cannot listen on %s:80 in %s (is another issuance running?): %w", vip, ns.Name, err)
+			return nil, err
 		}
-		listeners = append(listeners, l)
-		go func() { _ = server.Serve(l) }()
+		out = append(out, seen...)
 	}
-	return closeAll, nil
+	return out, nil
+}
+
+func (r *routerSolver) cleanup() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, path := range r.paths {
+		if err := r.admin.removeChallenge(ctx, RouterChallenge{Host: r.host, Path: path}); err != nil {
+			klog.ErrorS(err, "Removing a challenge from the router", "path", path)
+		}
+	}
 }
 
 // describe summarises what the router saw, for error messages.
-func (c *challengeResponder) describe() string {
-	seen := c.seen()
-	if len(seen) == 0 {
-		return "; the router received no request"
+func (r *routerSolver) describe(ctx context.Context) string {
+	seen, err := r.requests(ctx)
+	switch {
+	case err != nil:
+		return "; " + err.Error()
+	case len(seen) == 0:
+		return "; the router received no challenge request"
 	}
 	var b strings.Builder
 	b.WriteString("; the router received:")
-	for _, r := range seen {
-		fmt.Fprintf(&b, "\n  %s %s Host=%s from %s: %d", r.Method, r.Path, r.Host, r.Remote, r.Status)
+	for _, req := range seen {
+		fmt.Fprintf(&b, "\n  %s %s Host=%s from %s: %d", req.Method, req.Path, req.Host, req.Remote, req.Status)
 	}
 	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -245,11 +246,42 @@ func NamespacePIDs(netns string) ([]int, error) {
 	return pids, nil
 }
 
+// DaemonPIDs returns the pids of the proxy daemons running in netns: the
+// processes of the operator binary's daemon subcommand. Other processes may
+// show up in `ip netns pids` without running there: a Go program whose main
+// thread once entered the namespace (netns.Namespace.Do locks a thread that
+// the runtime cannot end if it is the main one) is listed too.
+func DaemonPIDs(netns string) ([]int, error) {
+	pids, err := NamespacePIDs(netns)
+	if err != nil {
+		return nil, err
+	}
+	var daemons []int
+	for _, pid := range pids {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		argv := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
+		if len(argv) > 1 && filepath.Base(argv[0]) == OperatorBinary && argv[1] == "daemon" {
+			daemons = append(daemons, pid)
+		}
+	}
+	return daemons, nil
+}
+
+// otherPIDs is NamespacePIDs without this process.
+func otherPIDs(netns string) ([]int, error) {
+	pids, err := NamespacePIDs(netns)
+	return slices.DeleteFunc(pids, func(pid int) bool { return pid == os.Getpid() }), err
+}
+
 // deleteNamespace kills whatever still runs in netns and deletes it. It
 // returns the pids it had to kill: everything should have been stopped
-// gracefully before.
+// gracefully before. It never kills this process, whose main thread may
+// have been left in the namespace (see DaemonPIDs).
 func deleteNamespace(netns string) ([]int, error) {
-	pids, err := NamespacePIDs(netns)
+	pids, err := otherPIDs(netns)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +290,7 @@ func deleteNamespace(netns string) ([]int, error) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		left, err := NamespacePIDs(netns)
+		left, err := otherPIDs(netns)
 		if err != nil {
 			return pids, err
 		}
