@@ -163,8 +163,8 @@ now_ms() {
   date +%s%3N
 }
 
-# converged : CO Available=True, Disabled=False, and every desired DaemonSet
-# pod (the control-plane nodes) updated and ready.
+# converged : CO Available=True, Disabled=False, and a DaemonSet pod updated
+# and ready on each of the ${masters} control-plane nodes.
 converged() {
   local co ds
   co="$("${KUBECTL}" get "${CO}" -o jsonpath='{.status.conditions[?(@.type=="Available")].status}/{.status.conditions[?(@.type=="Disabled")].status}' 2>/dev/null)" || return 1
@@ -172,7 +172,7 @@ converged() {
   ds="$("${KUBECTL}" -n "${OPERAND_NS}" get "${DS}" -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.status.desiredNumberScheduled} {.status.updatedNumberScheduled} {.status.numberReady}' 2>/dev/null)" || return 1
   local gen obs desired updated ready
   read -r gen obs desired updated ready <<<"${ds}"
-  [[ -n "${desired}" && "${desired}" -gt 0 && "${gen}" == "${obs}" && "${desired}" == "${updated}" && "${desired}" == "${ready:-0}" ]]
+  [[ "${desired}" == "${masters}" && "${gen}" == "${obs}" && "${desired}" == "${updated}" && "${desired}" == "${ready:-0}" ]]
 }
 
 clk_tck="$(getconf CLK_TCK)"
@@ -180,9 +180,12 @@ for workers in ${workers_list}; do
   localcluster::step "Bringing up ${INSTANCE} with ${workers} workers"
   "${LOCAL_CLUSTER_BIN}" up --instance="${INSTANCE}" --workers="${workers}"
   flowschemas | "${KUBECTL}" apply -f - >/dev/null
-  # Let the operator settle on the disabled cluster before enabling.
-  nap 5
+  # Enable on a settled cluster: every node Ready (kwok initialises
+  # 1000 nodes in a while), then a few seconds for the controllers.
+  "${KUBECTL}" wait nodes --all --for=condition=Ready --timeout=600s >/dev/null
+  nap 10
   nodes="$("${KUBECTL}" get nodes --no-headers | wc -l)"
+  masters="$("${KUBECTL}" get nodes -l node-role.kubernetes.io/master --no-headers | wc -l)"
 
   localcluster::step "Enabling: kubectl patch ${CONFIG} spec.mode=DefaultDeployment"
   read -r ew0 er0 ex0 <<<"$(counts)"
