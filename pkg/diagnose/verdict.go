@@ -13,7 +13,7 @@ import (
 )
 
 // Where the admin looks next. The section titles are those of
-// docs/troubleshooting-cert-manager.md.
+// docs/troubleshooting.md, "Troubleshooting: the cert-manager side".
 const (
 	operandPods         = "oc -n " + names.OperandNamespace + " get pods -o wide"
 	operandDaemonSet    = names.OperandNamespace + "/" + names.OperandName

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -176,6 +177,7 @@ func daemonMetricNames(t *testing.T) map[string]bool {
 	m.SetRulesPresent(true)
 	m.RulesRepaired("table_missing")
 	m.ConnectionOpened()
+	m.PathProbed(netip.MustParseAddr("192.0.2.10"), true, time.Millisecond)
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
