@@ -49,3 +49,13 @@ func (s *Switch) Attach(t testing.TB, ns *Namespace, ifname string, prefixes ...
 	}
 	ns.IP(t, "link", "set", ifname, "up")
 }
+
+// Prefixes parses address/prefix literals for Attach, such as
+// "192.0.2.11/24"; a malformed literal is a bug in the test and panics.
+func Prefixes(values ...string) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(values))
+	for _, v := range values {
+		out = append(out, netip.MustParsePrefix(v))
+	}
+	return out
+}

@@ -31,10 +31,10 @@ var (
 	ingressVIP4 = netip.MustParseAddr("192.0.2.200")
 	ingressVIP6 = netip.MustParseAddr("2001:db8::200")
 
-	nodeAddrs     = prefixes("192.0.2.11/24", "2001:db8::11/64", "192.0.2.100/24", "2001:db8::100/64")
-	routerAddrs   = prefixes("192.0.2.21/24", "2001:db8::21/64", "192.0.2.200/24", "2001:db8::200/64")
-	clientAddrs   = prefixes("192.0.2.31/24", "2001:db8::31/64")
-	internetAddrs = prefixes("192.0.2.41/24", "2001:db8::41/64")
+	nodeAddrs     = netns.Prefixes("192.0.2.11/24", "2001:db8::11/64", "192.0.2.100/24", "2001:db8::100/64")
+	routerAddrs   = netns.Prefixes("192.0.2.21/24", "2001:db8::21/64", "192.0.2.200/24", "2001:db8::200/64")
+	clientAddrs   = netns.Prefixes("192.0.2.31/24", "2001:db8::31/64")
+	internetAddrs = netns.Prefixes("192.0.2.41/24", "2001:db8::41/64")
 )
 
 const (
@@ -53,14 +53,6 @@ const (
 	// it on.
 	noPathProbe = "--path-probe-interval=0"
 )
-
-func prefixes(values ...string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, v := range values {
-		out = append(out, netip.MustParsePrefix(v))
-	}
-	return out
-}
 
 // cluster is one test's topology.
 type cluster struct {

@@ -131,7 +131,7 @@ func TestPathProbeFromANodeWithoutTheVIP(t *testing.T) {
 	c := newCluster(t)
 	holder := c.startDaemon(t)
 	node2 := netns.New(t, "node2")
-	c.sw.Attach(t, node2, "eth0", prefixes("192.0.2.12/24", "2001:db8::12/64")...)
+	c.sw.Attach(t, node2, "eth0", netns.Prefixes("192.0.2.12/24", "2001:db8::12/64")...)
 	before := c.routerLog.count()
 	node2.Start(t, c.binary, "daemon", "--api-vips="+apiVIP4.String(), "--ingress-vips="+ingressVIP4.String(), fastPathProbe, "-v=2")
 

@@ -36,10 +36,10 @@ var (
 	ingressVIP6 = netip.MustParseAddr("2001:db8::200")
 	dnsAddress  = netip.MustParseAddrPort("192.0.2.53:53")
 
-	nodeAddrs   = prefixes("192.0.2.11/24", "2001:db8::11/64", "192.0.2.100/24", "2001:db8::100/64")
-	routerAddrs = prefixes("192.0.2.21/24", "2001:db8::21/64", "192.0.2.200/24", "2001:db8::200/64")
-	clientAddrs = prefixes("192.0.2.31/24", "2001:db8::31/64")
-	dnsAddrs    = prefixes("192.0.2.53/24")
+	nodeAddrs   = netns.Prefixes("192.0.2.11/24", "2001:db8::11/64", "192.0.2.100/24", "2001:db8::100/64")
+	routerAddrs = netns.Prefixes("192.0.2.21/24", "2001:db8::21/64", "192.0.2.200/24", "2001:db8::200/64")
+	clientAddrs = netns.Prefixes("192.0.2.31/24", "2001:db8::31/64")
+	dnsAddrs    = netns.Prefixes("192.0.2.53/24")
 )
 
 const (
@@ -53,14 +53,6 @@ const (
 	// own upstream limits, short enough for a quick test.
 	diagnoseTimeout = "--timeout=8s"
 )
-
-func prefixes(values ...string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, v := range values {
-		out = append(out, netip.MustParsePrefix(v))
-	}
-	return out
-}
 
 // testbed is one case's network: fresh namespaces, the router serving, DNS
 // answering for apiHost with the API VIPs. Nothing listens on port 80 of

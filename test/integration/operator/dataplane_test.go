@@ -25,9 +25,9 @@ var (
 	dataPlaneAPIVIPs     = []string{"192.0.2.100", "2001:db8::100"}
 	dataPlaneIngressVIPs = []string{"192.0.2.200", "2001:db8::200"}
 
-	nodeAddrs   = prefixes("192.0.2.11/24", "2001:db8::11/64", "192.0.2.100/24", "2001:db8::100/64")
-	routerAddrs = prefixes("192.0.2.21/24", "2001:db8::21/64", "192.0.2.200/24", "2001:db8::200/64")
-	clientAddrs = prefixes("192.0.2.31/24", "2001:db8::31/64")
+	nodeAddrs   = netns.Prefixes("192.0.2.11/24", "2001:db8::11/64", "192.0.2.100/24", "2001:db8::100/64")
+	routerAddrs = netns.Prefixes("192.0.2.21/24", "2001:db8::21/64", "192.0.2.200/24", "2001:db8::200/64")
+	clientAddrs = netns.Prefixes("192.0.2.31/24", "2001:db8::31/64")
 )
 
 const (
@@ -36,14 +36,6 @@ const (
 	token   = "Kd8vR2mWq9XbT4nLp0sYc7eUz3hJf6gAo1iNkB5xQwE"
 	keyAuth = token + ".account-key-thumbprint"
 )
-
-func prefixes(values ...string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, v := range values {
-		out = append(out, netip.MustParsePrefix(v))
-	}
-	return out
-}
 
 // dataPlane is a control-plane node running the real daemon with the
 // arguments the operator rendered into the DaemonSet, a router that answers
