@@ -14,7 +14,11 @@
 #      DaemonSet has all control-plane pods ready (polled every 100 ms);
 #   3. waits --settle, then for an idle window of --idle counts the operator's
 #      API requests and CPU seconds (utime+stime of /proc/<pid>/stat), and
-#      reads its VmRSS (/proc/<pid>/status) at the end of the window.
+#      reads its VmRSS (/proc/<pid>/status) at the end of the window;
+#   4. from the kube-apiserver's audit log (hack/local-cluster logs every
+#      request of the operator and every write to its DaemonSet and pods),
+#      prints who wrote what, and when, between the patch and convergence,
+#      and the operator's writes in the idle window by verb and object.
 #
 # The cluster is torn down with hack/local-cluster/down.sh after each run
 # and on any exit (failure, Ctrl-C). Needs root.
@@ -66,7 +70,9 @@ OPERAND_NS=openshift-http01-challenge-proxy
 OPERATOR_NS=openshift-http01-challenge-proxy-operator
 OPERATOR_SA=http01-challenge-proxy-operator
 DS=daemonset/http01-challenge-proxy
+AUDIT="${DIR}/logs/kube-apiserver-audit.log"
 RESULTS="$(mktemp)"
+DETAILS="$(mktemp)"
 
 cleanup() {
   local rc=$?
@@ -75,7 +81,7 @@ cleanup() {
     localcluster::step "Tearing down local cluster ${INSTANCE}"
     "${REPO_ROOT}/hack/local-cluster/down.sh" --instance="${INSTANCE}" || rc=1
   fi
-  rm -f "${RESULTS}"
+  rm -f "${RESULTS}" "${DETAILS}"
   exit "${rc}"
 }
 trap cleanup EXIT
@@ -166,6 +172,39 @@ nap() {
 now_ms() {
   date +%s%3N
 }
+audit_offset() {
+  stat -c %s "${AUDIT}" 2>/dev/null || echo 0
+}
+# audit_events OFFSET : the completed requests logged since byte OFFSET of
+# the audit log, one per line:
+#   <seconds of the UTC day> <user> <verb> <resource[.group][/subresource]> <namespace/name> <code>
+# (mawk has no JSON or time functions; the audit log's fields are flat
+# enough for match(), and a run never spans midnight by more than a day.)
+audit_events() {
+  tail -c +"$(($1 + 1))" "${AUDIT}" 2>/dev/null | awk '
+    function str(s, key,   m) {
+      if (!match(s, "\"" key "\":\"[^\"]*\"")) return ""
+      m = substr(s, RSTART, RLENGTH); sub("^\"" key "\":\"", "", m); sub("\"$", "", m); return m
+    }
+    /"stage":"ResponseComplete"/ {
+      ref = ""; if (match($0, /"objectRef":\{[^}]*\}/)) ref = substr($0, RSTART, RLENGTH)
+      res = str(ref, "resource"); grp = str(ref, "apiGroup"); if (grp != "") res = res "." grp
+      sub_ = str(ref, "subresource"); if (sub_ != "") res = res "/" sub_
+      ns = str(ref, "namespace"); name = str(ref, "name")
+      code = "-"; if (match($0, /"code":[0-9]+/)) code = substr($0, RSTART + 7, RLENGTH - 7)
+      ts = str($0, "stageTimestamp"); split(substr(ts, 12), t, ":")
+      printf "%.3f %s %s %s %s/%s %s\n", t[1] * 3600 + t[2] * 60 + t[3], str($0, "username"), str($0, "verb"), res, ns, name, code
+    }'
+}
+# seconds of the UTC day, as in audit_events
+day_seconds() {
+  date -u +%H:%M:%S.%N | awk -F: '{printf "%.3f\n", $1 * 3600 + $2 * 60 + $3}'
+}
+# short_user: the operator, kube components and simulators by short names.
+short_user() {
+  sed -e "s/system:serviceaccount:${OPERATOR_NS}:${OPERATOR_SA}/operator/" \
+    -e 's/system:serviceaccount:kube-system:\([a-z-]*-controller\)/kcm:\1/' -e 's/system:kube-scheduler/kube-scheduler/'
+}
 
 # converged : CO Available=True, Disabled=False, and a DaemonSet pod updated
 # and ready on each of the ${masters} control-plane nodes.
@@ -193,6 +232,8 @@ for workers in ${workers_list}; do
 
   localcluster::step "Enabling: kubectl patch ${CONFIG} spec.mode=DefaultDeployment"
   read -r ew0 er0 ex0 _ <<<"$(counts)"
+  audit0="$(audit_offset)"
+  start_day="$(day_seconds)"
   start="$(now_ms)"
   "${KUBECTL}" patch "${CONFIG}" --type=merge -p '{"spec":{"mode":"DefaultDeployment"}}' >/dev/null
   while ! converged; do
@@ -205,16 +246,30 @@ for workers in ${workers_list}; do
   read -r ew1 er1 ex1 _ <<<"$(counts)"
   printf '    converged in %d ms; operator requests meanwhile: %d watches, %d gets/lists, %d writes\n' \
     "${enable_ms}" $((ew1 - ew0)) $((er1 - er0)) $((ex1 - ex0))
+  {
+    echo "workers=${workers}: writes to the config, the DaemonSet and its pods from the patch to convergence (audit log, ms after the patch):"
+    audit_events "${audit0}" | short_user | awk -v t0="${start_day}" '
+      $3 != "get" && $3 != "list" && $3 != "watch" && $4 ~ /^(http01challengeproxies|daemonsets|pods)/ {
+        d = ($1 - t0) * 1000; if (d < -43200000) d += 86400000
+        printf "  +%7d ms  %-23s %-6s %-50s %s %s\n", d, $2, $3, $4, $5, $6
+      }'
+  } >>"${DETAILS}"
 
   localcluster::step "Settling ${settle_s}s, then an idle window of ${idle_s}s"
   nap "${settle_s}"
   pid="$(operator_pid)"
   read -r w0 r0 x0 l0 <<<"$(counts)"
+  audit_idle="$(audit_offset)"
   c0="$(cpu_ticks "${pid}")"
   nap "${idle_s}"
   c1="$(cpu_ticks "${pid}")"
   rss="$(rss_kib "${pid}")"
   read -r w1 r1 x1 l1 <<<"$(counts)"
+  {
+    echo "workers=${workers}: the operator's writes in the idle window by verb and object (audit log; count, verb, resource, namespace/name, HTTP code):"
+    audit_events "${audit_idle}" | awk '$2 ~ /:'"${OPERATOR_SA}"'$/' |
+      awk '$3 != "get" && $3 != "list" && $3 != "watch" {print $3, $4, $5, $6}' | sort | uniq -c | sort -rn | sed 's/^/  /'
+  } >>"${DETAILS}"
   [[ "$(operator_pid)" == "${pid}" ]] || localcluster::die "the operator restarted during the window"
   load="$(cut -d' ' -f1-3 /proc/loadavg)"
   printf '%s %s %s %s %s %s %s %s %s %s %s\n' "${workers}" "${nodes}" "${enable_ms}" "${rss}" \
@@ -246,6 +301,8 @@ while read -r workers nodes enable_ms rss cpu w r x l load during; do
   ((enable_ms > worst_enable)) && worst_enable="${enable_ms}"
   total_writes=$((total_writes + x))
 done <"${RESULTS}"
+echo
+cat "${DETAILS}"
 echo
 verdict() { if awk "BEGIN{exit !($1)}"; then echo met; else echo MISSED; fi; }
 printf 'Target enable -> Available <= 10 s: %s (worst %.2f s = %.2fx the target)\n' \

@@ -118,6 +118,7 @@ func newCredentials(dir string, apiPort int, adminKubeconfig string) (*credentia
 	if err != nil {
 		return nil, err
 	}
+	opUser, opGroups := operatorUser()
 	files := map[string][]byte{
 		serviceCACertFile:    serviceCA.CertPEM(),
 		serviceCAKeyFile:     serviceCAKey,
@@ -132,6 +133,7 @@ func newCredentials(dir string, apiPort int, adminKubeconfig string) (*credentia
 		"front-proxy-ca.crt": frontProxyCA.CertPEM(),
 		"front-proxy.crt":    frontProxyCert,
 		"front-proxy.key":    frontProxyKey,
+		auditPolicyFile:      []byte(auditPolicy(opUser)),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(c.file(name), data, 0o600); err != nil {
@@ -139,7 +141,6 @@ func newCredentials(dir string, apiPort int, adminKubeconfig string) (*credentia
 		}
 	}
 
-	opUser, opGroups := operatorUser()
 	for component, id := range map[string]struct {
 		user   string
 		groups []string
@@ -239,7 +240,46 @@ func kubeAPIServerArgs(c *credentials, etcdPort, port int) []string {
 		// The only address is loopback, which Endpoints may not hold.
 		"--endpoint-reconciler-type=none",
 		"--profiling=false",
+		"--audit-policy-file=" + c.file(auditPolicyFile),
+		"--audit-log-path=" + filepath.Join(c.dir, logDir, AuditLogFile),
+		"--audit-log-maxbackup=1",
+		"--audit-log-maxsize=100",
 	}
+}
+
+const auditPolicyFile = "audit-policy.yaml"
+
+// AuditLogFile, under the cluster's logs directory, records every request of
+// the operator's ServiceAccount and every write, by anyone, to what the
+// operator is judged on: its config, its DaemonSet and that DaemonSet's
+// pods. The performance script counts the operator's idle writes by resource
+// from it, and it answers "who changed this?" when a demo misbehaves. Only
+// metadata: no bodies, so Secrets never reach the log. Everything else,
+// notably the simulated nodes' heartbeats, is not logged, so the log stays
+// small with 1000 nodes.
+const AuditLogFile = "kube-apiserver-audit.log"
+
+func auditPolicy(operatorUser string) string {
+	return `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  users: [` + strconv.Quote(operatorUser) + `]
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+  resources:
+  - group: config.openshift.io
+    resources: [http01challengeproxies]
+  - group: operator.openshift.io
+    resources: [http01challengeproxies]
+  - group: apps
+    resources: [daemonsets]
+  - group: ""
+    resources: [pods, pods/status, pods/binding]
+    namespaces: [` + strconv.Quote(names.OperandNamespace) + `]
+- level: None
+`
 }
 
 func kubeControllerManagerArgs(c *credentials, port int) []string {
