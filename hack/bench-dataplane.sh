@@ -65,6 +65,7 @@ Usage: hack/bench-dataplane.sh [options]   (as root)
   --fix                 shorthand for the proposed fixes of docs/performance.md as candidates
   --no-throughput       skip the req/s comparison
   --no-flood            skip the flood
+  --no-syscalls         skip counting each filter's system calls per request (strace -c, c = 16)
   --source REF          the commit everything is built from (default HEAD), or "worktree" for this
                         checkout as it is; hack/bench always comes from the work tree
   --daemon-binary PATH  use this binary for ours instead of building it
@@ -87,6 +88,7 @@ EXTRA_DAEMON_ARGS=()
 CANDIDATES=()
 THROUGHPUT=1
 FLOOD=1
+SYSCALLS=1
 DAEMON_BINARY=""
 OUT=""
 KEEP=0
@@ -116,6 +118,7 @@ while (($#)); do
       ;;
     --no-throughput) THROUGHPUT=0 ;;
     --no-flood) FLOOD=0 ;;
+    --no-syscalls) SYSCALLS=0 ;;
     --daemon-binary) DAEMON_BINARY="$2"; shift ;;
     --source) SOURCE="$2"; shift ;;
     --out) OUT="$2"; shift ;;
@@ -189,7 +192,7 @@ PROXY_NCPU=$(count_cpus "${PROXY_CPUS}")
 
 # --- Packages -----------------------------------------------------------------------
 ensure_packages() {
-  local -A package_of=([ip]=iproute2 [nft]=nftables [nginx]=nginx [taskset]=util-linux [patch]=patch)
+  local -A package_of=([ip]=iproute2 [nft]=nftables [nginx]=nginx [taskset]=util-linux [patch]=patch [strace]=strace)
   local missing=() command
   for command in "${!package_of[@]}"; do
     command -v "${command}" >/dev/null 2>&1 || missing+=("${package_of[${command}]}")
@@ -599,6 +602,47 @@ fi
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# load average after the throughput runs: ${LOAD_AFTER}" >>"${RESULTS}"
 
+# --- System calls -------------------------------------------------------------------------------------------
+# What a request costs in system calls, counted by strace -c on every thread
+# of the filter's processes while the load generator runs at c = 16. strace
+# slows the process down a lot, so only the counts per request mean anything
+# (not their time); most of a proxy's CPU time per request goes to the
+# kernel, so these counts say where its CPU goes.
+syscalls() { # syscalls PATH CONTENDER
+  local path="$1" who="$2" target expect attach=() pid trace="${WORK}/strace-${who}-${path}.txt" tracer line all
+  if [[ "${path}" == challenge ]]; then target="${CHALLENGE_PATH}" expect=200; else target=/ expect=404; fi
+  for pid in $(contender_pids "${who}"); do attach+=(-p "${pid}"); done
+  strace -c -f -q -o "${trace}" "${attach[@]}" &
+  tracer=$!
+  sleep 1 # attaching to every thread
+  line=$(in_ns "${NS_CLIENT}" "${LOADGEN}" load -addr "${API_VIP[${who}]}:80" -path "${target}" -expect "${expect}" \
+    -c 16 -d 2s -warmup 0s -timeout 10s 2>>"${WORK}/loadgen.err")
+  kill -INT "${tracer}"
+  wait "${tracer}" || true
+  all=$(sed -n 's/.* all=\([0-9]*\).*/\1/p' <<<"${line}")
+  # strace -c: "% time, seconds, usecs/call, calls, [errors,] syscall".
+  awk -v who="${who}" -v path="${path}" -v n="${all:-0}" '
+    $1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { calls[$NF] = $4; total += $4 }
+    END {
+      if (n == 0) { printf "syscalls contender=%s path=%s requests=0\n", who, path; exit }
+      line = sprintf("syscalls contender=%s path=%s requests=%d per_request=%.1f", who, path, n, total / n)
+      # Largest first (mawk has no sort): selection over what is left.
+      while (1) {
+        best = ""; for (name in calls) if (best == "" || calls[name] > calls[best]) best = name
+        if (best == "" || calls[best] / n < 0.05) break
+        line = line sprintf(" %s=%.2f", best, calls[best] / n); delete calls[best]
+      }
+      print line
+    }' "${trace}" | tee -a "${RESULTS}" >&2
+}
+if ((SYSCALLS)); then
+  log "system calls per request (strace -c, c = 16) of {${FILTERS[*]}}"
+  for who in "${FILTERS[@]}"; do
+    syscalls challenge "${who}"
+    syscalls reject "${who}"
+  done
+fi
+
 # --- Footprint ----------------------------------------------------------------------------------------------
 sleep 3
 for who in "${FILTERS[@]}"; do
@@ -625,6 +669,19 @@ fi
   echo "Load average: ${LOAD_BEFORE} before, ${LOAD_AFTER} after the throughput runs ($(nproc) CPUs)."
   echo
   "${LOADGEN}" summarize "${RESULTS}"
+  if grep -q '^syscalls ' "${RESULTS}"; then
+    echo
+    echo "#### System calls per request (strace -c on the filter's threads at c = 16; counts only, strace slows the process)"
+    echo
+    echo "| path | contender | requests | per request | the largest, per request |"
+    echo "| --- | --- | ---: | ---: | --- |"
+    awk '/^syscalls / {
+      delete f; rest = ""
+      for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] ~ /^(contender|path|requests|per_request)$/) f[kv[1]] = kv[2]; else rest = rest " " kv[1] " " kv[2] "," }
+      sub(/,$/, "", rest)
+      printf "| %s | %s | %s | %s |%s |\n", f["path"], f["contender"], f["requests"], f["per_request"], rest
+    }' "${RESULTS}"
+  fi
 } >"${OUT}/summary.md"
 cat "${OUT}/summary.md"
 log "results in ${OUT}"

@@ -95,7 +95,7 @@ func newBenchStack(b *testing.B) *benchStack {
 	b.Cleanup(func() { upstream.Close() })
 
 	port := uint16(upstreamLn.Addr().(*net.TCPAddr).Port)
-	proxyLn, err := net.Listen("tcp", "127.0.0.1:0")
+	proxyLn, err := listenTCP("127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}

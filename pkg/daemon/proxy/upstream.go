@@ -46,7 +46,9 @@ type guardedDialer struct {
 }
 
 func newGuardedDialer(ingressVIPs []netip.Addr, port uint16, timeout time.Duration) *guardedDialer {
-	d := &guardedDialer{dialer: net.Dialer{Timeout: timeout}}
+	// No keep-alive probes: the connection carries one exchange, bounded
+	// by the transport's deadlines (see listenTCP).
+	d := &guardedDialer{dialer: net.Dialer{Timeout: timeout, KeepAlive: -1}}
 	for _, vip := range ingressVIPs {
 		d.allowed = append(d.allowed, netip.AddrPortFrom(vip, port))
 	}

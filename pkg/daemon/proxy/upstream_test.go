@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -84,4 +85,53 @@ func TestGuardedDialerRefusesAnythingButIngressVIPs(t *testing.T) {
 		t.Error("the guarded dialer connected to a refused address")
 	case <-time.After(50 * time.Millisecond):
 	}
+}
+
+// Both of a forward's connections, the client's accepted one and the one
+// dialled to the router, are made without TCP keep-alive (listenTCP).
+func TestConnectionsHaveNoKeepAlive(t *testing.T) {
+	ln, err := listenTCP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	d := newGuardedDialer([]netip.Addr{netip.MustParseAddr("127.0.0.1")}, port, time.Second)
+	dialed, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dialed.Close()
+	server := <-accepted
+	defer server.Close()
+	for name, c := range map[string]net.Conn{"dialled": dialed, "accepted": server} {
+		if on := keepAlive(t, c); on {
+			t.Errorf("%s connection has SO_KEEPALIVE on", name)
+		}
+	}
+}
+
+func keepAlive(t *testing.T, c net.Conn) bool {
+	t.Helper()
+	raw, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var value int
+	var sockErr error
+	if err := raw.Control(func(fd uintptr) {
+		value, sockErr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if sockErr != nil {
+		t.Fatal(sockErr)
+	}
+	return value != 0
 }
