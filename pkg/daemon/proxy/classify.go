@@ -164,7 +164,7 @@ func checkTarget(target string) Reason {
 	if strings.ContainsRune(target, '\\') {
 		return PathTraversal
 	}
-	for _, segment := range strings.Split(target, "/") {
+	for segment := range strings.SplitSeq(target, "/") {
 		if segment == "." || segment == ".." {
 			return PathTraversal
 		}
