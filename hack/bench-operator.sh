@@ -18,7 +18,7 @@
 #   4. from the kube-apiserver's audit log (hack/local-cluster logs every
 #      request of the operator and every write to its DaemonSet and pods),
 #      prints who wrote what, and when, between the patch and convergence,
-#      and the operator's writes in the idle window by verb and object.
+#      and the operator's requests in the idle window by verb and object.
 #
 # The cluster is torn down with hack/local-cluster/down.sh after each run
 # and on any exit (failure, Ctrl-C). Needs root.
@@ -266,9 +266,8 @@ for workers in ${workers_list}; do
   rss="$(rss_kib "${pid}")"
   read -r w1 r1 x1 l1 <<<"$(counts)"
   {
-    echo "workers=${workers}: the operator's writes in the idle window by verb and object (audit log; count, verb, resource, namespace/name, HTTP code):"
-    audit_events "${audit_idle}" | awk '$2 ~ /:'"${OPERATOR_SA}"'$/' |
-      awk '$3 != "get" && $3 != "list" && $3 != "watch" {print $3, $4, $5, $6}' | sort | uniq -c | sort -rn | sed 's/^/  /'
+    echo "workers=${workers}: the operator's requests in the idle window by verb and object (audit log; count, verb, resource, namespace/name, HTTP code):"
+    audit_events "${audit_idle}" | awk '$2 ~ /:'"${OPERATOR_SA}"'$/ {print $3, $4, $5, $6}' | sort | uniq -c | sort -rn | sed 's/^/  /'
   } >>"${DETAILS}"
   [[ "$(operator_pid)" == "${pid}" ]] || localcluster::die "the operator restarted during the window"
   load="$(cut -d' ' -f1-3 /proc/loadavg)"
