@@ -609,7 +609,8 @@ echo "# load average after the throughput runs: ${LOAD_AFTER}" >>"${RESULTS}"
 # (not their time); most of a proxy's CPU time per request goes to the
 # kernel, so these counts say where its CPU goes.
 syscalls() { # syscalls PATH CONTENDER
-  local path="$1" who="$2" target expect attach=() pid trace="${WORK}/strace-${who}-${path}.txt" tracer line all
+  local path="$1" who="$2" target expect attach=() pid trace tracer line all
+  trace="${WORK}/strace-${who}-${path}.txt"
   if [[ "${path}" == challenge ]]; then target="${CHALLENGE_PATH}" expect=200; else target=/ expect=404; fi
   for pid in $(contender_pids "${who}"); do attach+=(-p "${pid}"); done
   strace -c -f -q -o "${trace}" "${attach[@]}" &

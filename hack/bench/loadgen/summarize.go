@@ -51,6 +51,8 @@ func parseMeasurements(r io.Reader) (ms []measurement, footprints, floods []reco
 		case strings.HasPrefix(line, "flood "):
 			floods = append(floods, kv)
 			continue
+		case strings.HasPrefix(line, "syscalls "):
+			continue // tabulated by bench-dataplane.sh itself
 		}
 		num := func(k string) float64 { f, _ := strconv.ParseFloat(kv[k], 64); return f }
 		if kv["contender"] == "" || kv["path"] == "" {
