@@ -375,8 +375,8 @@ func flood(args []string) error {
 
 	fmt.Printf("# flood: %d slow connections to %s (trickle %v, reopen %v) for %v; a probe every %v (timeout %v)\n",
 		*conns, probe.addr, *trickle, *reopen, *hold, *probeInterval, probe.timeout)
-	fmt.Println("t_s\topen\tever_open\tserver_closed\tdial_timeouts\tdial_errors\tserver_rss_kib")
-	var maxRSS int64
+	fmt.Println("t_s\topen\tever_open\tserver_closed\tdial_timeouts\tdial_errors\tserver_rss_kib\tserver_anon_kib")
+	var maxRSS, maxAnon int64
 	ticker := time.NewTicker(time.Second)
 	probeTicker := time.NewTicker(*probeInterval)
 	deadline := time.After(*hold)
@@ -391,10 +391,10 @@ loop:
 			probeWG.Add(1)
 			go runProbe()
 		case <-ticker.C:
-			rss := readRSS(*pidFile)
-			maxRSS = max(maxRSS, rss)
-			fmt.Printf("%.0f\t%d\t%d\t%d\t%d\t%d\t%d\n", time.Since(begin).Seconds(), open.Load(), everOpen.Load(),
-				serverClosed.Load(), dialTimeouts.Load(), dialFails.Load(), rss)
+			rss, anon := readRSS(*pidFile)
+			maxRSS, maxAnon = max(maxRSS, rss), max(maxAnon, anon)
+			fmt.Printf("%.0f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", time.Since(begin).Seconds(), open.Load(), everOpen.Load(),
+				serverClosed.Load(), dialTimeouts.Load(), dialFails.Load(), rss, anon)
 		}
 	}
 	ticker.Stop()
@@ -431,9 +431,9 @@ loop:
 		fmt.Printf("#   %.1f %.1f %s\n", p.at.Seconds(), float64(p.latency.Microseconds())/1000, result)
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	fmt.Printf("flood_conns=%d ever_open=%d server_closed=%d probes=%d probes_ok=%d probes_under_1s=%d probe_p50_ms=%.1f probe_max_ms=%.1f server_max_rss_kib=%d\n",
+	fmt.Printf("flood_conns=%d ever_open=%d server_closed=%d probes=%d probes_ok=%d probes_under_1s=%d probe_p50_ms=%.1f probe_max_ms=%.1f server_max_rss_kib=%d server_max_anon_kib=%d\n",
 		*conns, everOpen.Load(), serverClosed.Load(), len(probes), len(lat), under1s,
-		ms(percentile(lat, 50)), ms(percentile(lat, 100)), maxRSS)
+		ms(percentile(lat, 50)), ms(percentile(lat, 100)), maxRSS, maxAnon)
 	return nil
 }
 
@@ -471,22 +471,30 @@ func holdConn(ctx context.Context, conn net.Conn, trickle time.Duration) bool {
 	}
 }
 
-// readRSS returns VmRSS of pid in KiB, or 0.
-func readRSS(pid int) int64 {
+// readRSS returns VmRSS and its anonymous part, RssAnon, of pid in KiB, or
+// zeros. The rest of VmRSS is the binary's and libraries' clean file pages,
+// which the kernel can drop under memory pressure; anonymous memory it
+// cannot.
+func readRSS(pid int) (rss, anon int64) {
 	if pid == 0 {
-		return 0
+		return 0, 0
 	}
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer f.Close()
+	kib := func(rest string) int64 {
+		v, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		return v
+	}
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
-			v, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return v
+			rss = kib(rest)
+		} else if rest, ok := strings.CutPrefix(s.Text(), "RssAnon:"); ok {
+			anon = kib(rest)
 		}
 	}
-	return 0
+	return rss, anon
 }

@@ -254,16 +254,16 @@ func printFootprint(footprints, floods []record) {
 	if len(floods) > 0 {
 		fmt.Println("**Flood** (slow connections held to API_VIP:80, reopened when closed; a challenge probe every second, 20 s timeout)")
 		fmt.Println()
-		fmt.Println("| contender | slow conns | ever open | closed by the daemon | probes answered | under 1 s | probe p50 ms | probe max ms | max RSS MiB | RSS 10 s after MiB |")
-		fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		fmt.Println("| contender | slow conns | ever open | closed by the daemon | probes answered | under 1 s | probe p50 ms | probe max ms | max RSS MiB | max anonymous MiB | RSS 10 s after MiB |")
+		fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, f := range floods {
 			if f["flood_conns"] == "" {
-				fmt.Printf("| %s | failed | | | | | | | | |\n", f["contender"])
+				fmt.Printf("| %s | failed | | | | | | | | | |\n", f["contender"])
 				continue
 			}
-			fmt.Printf("| %s | %s | %s | %s | %s/%s | %s | %s | %s | %s | %s |\n", f["contender"], f["flood_conns"], f["ever_open"],
+			fmt.Printf("| %s | %s | %s | %s | %s/%s | %s | %s | %s | %s | %s | %s |\n", f["contender"], f["flood_conns"], f["ever_open"],
 				f["server_closed"], f["probes_ok"], f["probes"], f["probes_under_1s"], f["probe_p50_ms"], f["probe_max_ms"],
-				kib(f, "server_max_rss_kib"), kib(f, "rss_after_flood_kib"))
+				kib(f, "server_max_rss_kib"), kib(f, "server_max_anon_kib"), kib(f, "rss_after_flood_kib"))
 		}
 		fmt.Println()
 	}
