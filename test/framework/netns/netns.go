@@ -9,7 +9,6 @@
 package netns
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -28,6 +27,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/syncbuf"
 )
 
 const (
@@ -162,7 +163,7 @@ func (n *Namespace) HTTPClient(timeout time.Duration) *http.Client {
 type Process struct {
 	Name   string
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *syncbuf.Buffer
 	done   chan struct{}
 	err    error
 }
@@ -178,7 +179,7 @@ func (n *Namespace) Start(t testing.TB, name string, args ...string) *Process {
 // StartWithEnv is Start with env (KEY=value) added to the test's environment.
 func (n *Namespace) StartWithEnv(t testing.TB, env []string, name string, args ...string) *Process {
 	t.Helper()
-	p := &Process{Name: filepath.Base(name), cmd: n.Command(name, args...), output: &syncBuffer{}, done: make(chan struct{})}
+	p := &Process{Name: filepath.Base(name), cmd: n.Command(name, args...), output: &syncbuf.Buffer{}, done: make(chan struct{})}
 	if len(env) > 0 {
 		p.cmd.Env = append(os.Environ(), env...)
 	}
@@ -238,23 +239,6 @@ func (p *Process) Exited() bool {
 
 // Output returns what the process wrote to stdout and stderr so far.
 func (p *Process) Output() string { return p.output.String() }
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func run(t testing.TB, name string, args ...string) string {
 	t.Helper()

@@ -3,7 +3,6 @@
 package operator
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -11,12 +10,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/syncbuf"
 )
 
 // operatorProcess is the real operator binary run as its Deployment runs it:
@@ -25,7 +24,7 @@ import (
 // loop starts with, so tests can check for it.
 type operatorProcess struct {
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *syncbuf.Buffer
 	done   chan struct{}
 	// metricsAddress is where it serves /metrics, /healthz and /readyz.
 	metricsAddress string
@@ -48,7 +47,7 @@ func (e *env) startOperatorProcess() *operatorProcess {
 		e.t.Fatal(err)
 	}
 
-	p := &operatorProcess{output: &syncBuffer{}, done: make(chan struct{}), metricsAddress: fmt.Sprintf("127.0.0.1:%d", port)}
+	p := &operatorProcess{output: &syncbuf.Buffer{}, done: make(chan struct{}), metricsAddress: fmt.Sprintf("127.0.0.1:%d", port)}
 	p.cmd = exec.Command(operatorBinary(e.t), "operator",
 		"--config="+configPath,
 		"--kubeconfig="+e.srv.KubeconfigPath(),
@@ -167,22 +166,4 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
