@@ -62,7 +62,7 @@ Usage: hack/bench-dataplane.sh [options]   (as root)
                         "daemon-only" (build hack/bench/daemononly, the daemon without the operator
                         linked in), and any daemon arguments (--max-connections=1024) and
                         environment variables (GOGC=400); repeatable
-  --fix                 shorthand for the proposed fixes of docs/performance.md as candidates
+  --fix                 shorthand for --candidate small=daemon-only (docs/performance.md, "Idle RSS")
   --no-throughput       skip the req/s comparison
   --no-flood            skip the flood
   --no-syscalls         skip counting each filter's system calls per request (strace -c, c = 16)
@@ -111,9 +111,9 @@ while (($#)); do
     --daemon-arg) EXTRA_DAEMON_ARGS+=("$2"); shift ;;
     --candidate) CANDIDATES+=("$2"); shift ;;
     --fix)
-      # docs/performance.md, "Proposed fixes": the buffer pool, the one-shot
-      # upstream exchange and connection eviction have landed; what remains
-      # to measure is the daemon-only build (the brief fixes one binary).
+      # docs/performance.md, "Idle RSS": the daemon built without the
+      # operator, the one fix that has not landed (the project ships one
+      # binary).
       CANDIDATES+=("small=daemon-only")
       ;;
     --no-throughput) THROUGHPUT=0 ;;

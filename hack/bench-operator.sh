@@ -5,8 +5,8 @@
 # "benchop", separate from the demo's and e2e's), and:
 #
 #   1. tells the kube-apiserver's API Priority and Fairness to classify the
-#      operator's ServiceAccount into three FlowSchemas of its own (watch;
-#      get/list; every other verb = writes), so that
+#      operator's ServiceAccount into four FlowSchemas of its own (Leases,
+#      i.e. leader election; watch; get/list; every other verb = writes), so that
 #      apiserver_flowcontrol_dispatched_requests_total counts exactly the
 #      operator's requests, by kind, under its own identity;
 #   2. patches the config singleton to spec.mode: DefaultDeployment and times

@@ -35,7 +35,7 @@ const (
 	// request yet are evicted oldest first when it is full (limitListener),
 	// and 1024 slots keep a validator's connection from being evicted before
 	// it sends its request even while a flood churns through the rest
-	// (docs/performance.md, section 5).
+	// (docs/performance.md, "Flood").
 	DefaultMaxConnections = 1024
 )
 
