@@ -34,9 +34,10 @@
 # the summary reports medians, and medians of per-round ratios. Every request
 # opens a new connection ("Connection: close"), as an ACME validator does.
 #
-# Then the footprint of each daemon: RSS idle, and RSS and challenge latency
-# while a client holds --flood-conns slow connections to API_VIP:80 (reopening
-# those the daemon closes). Everything (namespaces, processes, temp files) is
+# Then the system calls each filter makes per request (strace -c at c = 16),
+# and the footprint of each daemon: RSS idle, and RSS (and its anonymous
+# part) and challenge latency while a client holds --flood-conns slow
+# connections to API_VIP:80 (reopening those the daemon closes). Everything (namespaces, processes, temp files) is
 # removed on exit, also on failure or Ctrl-C; results stay in --out.
 set -euo pipefail
 
