@@ -12,9 +12,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	configv1 "github.com/openshift/api/config/v1"
+	"github.com/openshift/library-go/pkg/crypto"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/metrics/metricstest"
 )
@@ -405,5 +409,68 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("load = %v, want an error with %q", err, tc.expect)
 			}
 		})
+	}
+}
+
+// The metrics endpoint offers the TLS 1.2 suites of the Intermediate profile
+// and nothing else, whatever Go enables by default.
+func TestTLSServerCipherSuites(t *testing.T) {
+	p := newMetricsPKI(t)
+	p.writeServing(t, "metrics.openshift-http01-challenge-proxy.svc")
+	p.writeClientCA(t, p.clientCA)
+	_, address := startTLSServer(t, p, DefaultAllowedClient)
+	prometheus := p.clientCA.IssueClient(t, DefaultAllowedClient)
+
+	handshake := func(suite uint16) error {
+		conn, err := tls.Dial("tcp", address, &tls.Config{
+			RootCAs:      p.serviceCA.Pool(),
+			MaxVersion:   tls.VersionTLS12,
+			CipherSuites: []uint16{suite},
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+				return &prometheus, nil
+			},
+		})
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	}
+	for _, suite := range []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256} {
+		if err := handshake(suite); err != nil {
+			t.Errorf("%s, in the profile: %v", tls.CipherSuiteName(suite), err)
+		}
+	}
+	// Enabled by Go's defaults, not in the profile.
+	for _, suite := range []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA} {
+		if err := handshake(suite); err == nil {
+			t.Errorf("%s, outside the profile, was accepted", tls.CipherSuiteName(suite))
+		}
+	}
+}
+
+// intermediateCipherSuites is openshift/api's Intermediate profile, less
+// what Go does not implement (DHE) and the TLS 1.3 suites Go does not let
+// anyone configure.
+func TestIntermediateCipherSuites(t *testing.T) {
+	tls12 := map[uint16]bool{}
+	for _, suite := range tls.CipherSuites() {
+		if slices.Contains(suite.SupportedVersions, tls.VersionTLS12) {
+			tls12[suite.ID] = true
+		}
+	}
+	var want []string
+	for _, name := range crypto.OpenSSLToIANACipherSuites(configv1.TLSProfiles[configv1.TLSProfileIntermediateType].Ciphers) {
+		if id, err := crypto.CipherSuite(name); err == nil && tls12[id] {
+			want = append(want, name)
+		}
+	}
+	var got []string
+	for _, id := range intermediateCipherSuites {
+		got = append(got, tls.CipherSuiteName(id))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("intermediateCipherSuites = %v, the Intermediate profile's TLS 1.2 suites are %v", got, want)
 	}
 }
