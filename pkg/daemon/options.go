@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -45,6 +46,8 @@ type Options struct {
 	MetricsTLSKeyFile     string
 	MetricsClientCAFile   string
 	MetricsAllowedClients []string
+	MetricsTLSMinVersion  string
+	MetricsTLSCiphers     []string
 	ResyncInterval        time.Duration
 	MaxConnections        int
 	PathProbeInterval     time.Duration
@@ -57,6 +60,8 @@ func NewOptions() *Options {
 		HealthListenAddress:   DefaultHealthListenAddress,
 		MetricsListenAddress:  DefaultMetricsListenAddress,
 		MetricsAllowedClients: []string{metrics.DefaultAllowedClient},
+		MetricsTLSMinVersion:  metrics.TLSVersionName(metrics.DefaultMinTLSVersion),
+		MetricsTLSCiphers:     cipherSuiteNames(metrics.DefaultCipherSuites),
 		ResyncInterval:        DefaultResyncInterval,
 		MaxConnections:        proxy.DefaultMaxConnections,
 		PathProbeInterval:     pathprobe.DefaultInterval,
@@ -83,6 +88,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"PEM CA bundle that /metrics clients' certificates must chain to, e.g. client-ca-file of kube-system/extension-apiserver-authentication. Reloaded when it changes.")
 	fs.StringSliceVar(&o.MetricsAllowedClients, "metrics-allowed-clients", o.MetricsAllowedClients,
 		"Common names of the client certificates allowed to read /metrics over TLS (comma-separated); others get 403.")
+	fs.StringVar(&o.MetricsTLSMinVersion, "metrics-tls-min-version", o.MetricsTLSMinVersion,
+		"Minimum TLS version of /metrics over TLS: VersionTLS10 to VersionTLS13. The operator passes the cluster's TLS security profile's; the default is the Intermediate profile's.")
+	fs.StringSliceVar(&o.MetricsTLSCiphers, "metrics-tls-cipher-suites", o.MetricsTLSCiphers,
+		"TLS 1.0-1.2 cipher suites of /metrics over TLS, IANA names (comma-separated); TLS 1.3 suites are not configurable. The operator passes the cluster's TLS security profile's; the default is the Intermediate profile's.")
 	fs.DurationVar(&o.ResyncInterval, "resync-interval", o.ResyncInterval,
 		"How often the nftables rules are compared with the desired ones even without a netlink event (1s-1h).")
 	fs.IntVar(&o.MaxConnections, "max-connections", o.MaxConnections,
@@ -199,11 +208,38 @@ func (o *Options) metricsConfig() (metrics.ServerConfig, []error) {
 	if given && len(allowed) == 0 && allowedErr == nil {
 		errs = append(errs, errors.New("--metrics-allowed-clients: at least one common name is required with TLS, or no client could read the metrics"))
 	}
+	minVersion, suites, profileErrs := o.metricsTLSProfile()
+	errs = append(errs, profileErrs...)
 	config := metrics.ServerConfig{Address: address}
 	if given {
-		config.TLS = &metrics.TLSConfig{Files: tlsFiles, AllowedClients: allowed}
+		config.TLS = &metrics.TLSConfig{Files: tlsFiles, AllowedClients: allowed, MinVersion: minVersion, CipherSuites: suites}
 	}
 	return config, errs
+}
+
+// metricsTLSProfile parses the TLS version and cipher suites: the names of
+// an APIServer's TLS security profile for the version, Go's (IANA) names for
+// the suites.
+func (o *Options) metricsTLSProfile() (uint16, []uint16, []error) {
+	var errs []error
+	minVersion, ok := metrics.ParseTLSVersion(strings.TrimSpace(o.MetricsTLSMinVersion))
+	if !ok {
+		errs = append(errs, fmt.Errorf("--metrics-tls-min-version: %q is not one of VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13", o.MetricsTLSMinVersion))
+	}
+	var suites []uint16
+	for _, name := range o.MetricsTLSCiphers {
+		suite, ok := metrics.ParseCipherSuite(strings.TrimSpace(name))
+		if !ok {
+			errs = append(errs, fmt.Errorf("--metrics-tls-cipher-suites: %q is not a TLS 1.0-1.2 cipher suite Go implements (IANA names, such as %s; TLS 1.3 suites are not configurable)",
+				name, tls.CipherSuiteName(metrics.DefaultCipherSuites[0])))
+			continue
+		}
+		suites = append(suites, suite)
+	}
+	if len(suites) == 0 && len(errs) == 0 && minVersion < tls.VersionTLS13 {
+		errs = append(errs, errors.New("--metrics-tls-cipher-suites: at least one suite is required below TLS 1.3, or no TLS 1.2 client could connect; set --metrics-tls-min-version=VersionTLS13 instead"))
+	}
+	return minVersion, suites, errs
 }
 
 // metricsTLSFiles returns the TLS files and whether they were given: all
@@ -289,4 +325,12 @@ func parseListenAddress(value string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, fmt.Errorf("%q has no port", value)
 	}
 	return address, nil
+}
+
+func cipherSuiteNames(suites []uint16) []string {
+	names := make([]string, 0, len(suites))
+	for _, suite := range suites {
+		names = append(names, tls.CipherSuiteName(suite))
+	}
+	return names
 }

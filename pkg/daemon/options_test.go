@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"crypto/tls"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -108,6 +109,18 @@ func TestOptionsConfig(t *testing.T) {
 			change:       func(o *Options) { withMetricsTLS(o); o.MetricsAllowedClients = []string{"a", " a"} },
 			expectErrors: []string{`--metrics-allowed-clients: "a" is listed twice`},
 		},
+		{name: "TLS 1.3 only", change: func(o *Options) { o.MetricsTLSMinVersion, o.MetricsTLSCiphers = "VersionTLS13", nil }},
+		{name: "a CBC suite (the Old profile)", change: func(o *Options) {
+			o.MetricsTLSCiphers = []string{"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", " TLS_RSA_WITH_AES_128_CBC_SHA "}
+		}},
+		{name: "unknown TLS version", change: func(o *Options) { o.MetricsTLSMinVersion = "TLSv1.2" }, expectErrors: []string{`--metrics-tls-min-version: "TLSv1.2" is not one of VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13`}},
+		{
+			name:         "OpenSSL cipher name",
+			change:       func(o *Options) { o.MetricsTLSCiphers = []string{"ECDHE-RSA-AES128-GCM-SHA256"} },
+			expectErrors: []string{`--metrics-tls-cipher-suites: "ECDHE-RSA-AES128-GCM-SHA256" is not a TLS 1.0-1.2 cipher suite Go implements (IANA names, such as TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256; TLS 1.3 suites are not configurable)`},
+		},
+		{name: "TLS 1.3 suite name", change: func(o *Options) { o.MetricsTLSCiphers = []string{"TLS_AES_128_GCM_SHA256"} }, expectErrors: []string{`"TLS_AES_128_GCM_SHA256" is not a TLS 1.0-1.2 cipher suite`}},
+		{name: "no suite below TLS 1.3", change: func(o *Options) { o.MetricsTLSCiphers = nil }, expectErrors: []string{"--metrics-tls-cipher-suites: at least one suite is required below TLS 1.3"}},
 		{name: "health on the listen port", change: func(o *Options) { o.HealthListenAddress = "127.0.0.1:8888" }, expectErrors: []string{"--health-listen-address: port 8888 is the listen port"}},
 		{name: "metrics on the listen port", change: func(o *Options) { o.ListenPort = 9449 }, expectErrors: []string{"--metrics-listen-address: port 9449 is the listen port"}},
 		{name: "health and metrics on one port", change: func(o *Options) { o.MetricsListenAddress = "127.0.0.1:9448" }, expectErrors: []string{"port 9448 is also the health port"}},
@@ -203,6 +216,8 @@ func TestConfigWithMetricsTLS(t *testing.T) {
 				ClientCAFile: "/etc/metrics-client-ca/client-ca-file",
 			},
 			AllowedClients: []string{"system:serviceaccount:openshift-monitoring:prometheus-k8s"},
+			MinVersion:     tls.VersionTLS12,
+			CipherSuites:   metrics.DefaultCipherSuites,
 		},
 	}
 	if !reflect.DeepEqual(cfg.Metrics, expect) {

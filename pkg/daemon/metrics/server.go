@@ -42,21 +42,57 @@ const (
 	// recheckInterval is how often the TLS files are checked even without a
 	// scrape, so that the log tells soon after start whether they are there.
 	recheckInterval = 30 * time.Second
-	// minTLSVersion follows the OpenShift "Intermediate" TLS profile's
-	// minimum.
-	minTLSVersion = tls.VersionTLS12
+	// DefaultMinTLSVersion is the minimum of OpenShift's Intermediate TLS
+	// profile, the cluster default.
+	DefaultMinTLSVersion = tls.VersionTLS12
 )
 
-// intermediateCipherSuites are the TLS 1.2 cipher suites of OpenShift's
+// DefaultCipherSuites are the TLS 1.2 cipher suites of OpenShift's
 // Intermediate TLS security profile, the cluster default: ECDHE with AEAD
 // only. Go's defaults add four ECDHE CBC-SHA suites that the profile leaves
 // out, and a compliance scan of the node would flag them. TLS 1.3 suites are
-// not configurable and all in the profile. TestIntermediateCipherSuites
-// keeps this list equal to openshift/api's definition of the profile.
-var intermediateCipherSuites = []uint16{
+// not configurable and all in every profile. TestDefaultCipherSuites keeps
+// this list equal to openshift/api's definition of the profile.
+var DefaultCipherSuites = []uint16{
 	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+var tlsVersions = map[string]uint16{
+	"VersionTLS10": tls.VersionTLS10,
+	"VersionTLS11": tls.VersionTLS11,
+	"VersionTLS12": tls.VersionTLS12,
+	"VersionTLS13": tls.VersionTLS13,
+}
+
+// ParseTLSVersion parses a TLS version by the name an APIServer's TLS
+// security profile gives it ("VersionTLS12").
+func ParseTLSVersion(name string) (uint16, bool) {
+	version, ok := tlsVersions[name]
+	return version, ok
+}
+
+// TLSVersionName is the name ParseTLSVersion parses.
+func TLSVersionName(version uint16) string {
+	for name, v := range tlsVersions {
+		if v == version {
+			return name
+		}
+	}
+	return fmt.Sprintf("0x%04x", version)
+}
+
+// ParseCipherSuite parses a TLS 1.0-1.2 cipher suite by its IANA name, as Go
+// names it, secure or not: the cluster's profile decides (Old allows CBC).
+// TLS 1.3 suites are not configurable in Go and not accepted.
+func ParseCipherSuite(name string) (uint16, bool) {
+	for _, suite := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		if suite.Name == name && slices.ContainsFunc(suite.SupportedVersions, func(v uint16) bool { return v <= tls.VersionTLS12 }) {
+			return suite.ID, true
+		}
+	}
+	return 0, false
 }
 
 // ServerConfig configures NewServer.
@@ -71,6 +107,12 @@ type ServerConfig struct {
 // TLSConfig is the metrics server's TLS and authorization.
 type TLSConfig struct {
 	Files TLSFiles
+	// MinVersion and CipherSuites follow the cluster's TLS security profile
+	// (the operator passes them as flags); zero values are the Intermediate
+	// profile's, DefaultMinTLSVersion and DefaultCipherSuites. CipherSuites
+	// only matter for TLS 1.2 and older.
+	MinVersion   uint16
+	CipherSuites []uint16
 	// AllowedClients are the common names of the client certificates that
 	// may read the metrics. The client CA bundle signs client certificates
 	// for every user and component of the cluster (kubelets, admins), so
@@ -182,17 +224,32 @@ func (s *Server) recheckCredentials(ctx context.Context) {
 // rotations of the serving certificate and of the client CAs take effect
 // without a restart.
 func (s *Server) tlsConfig() *tls.Config {
+	minVersion, suites := s.config.TLS.profile()
 	return &tls.Config{
-		MinVersion:             minTLSVersion,
+		MinVersion:             minVersion,
+		CipherSuites:           suites,
 		SessionTicketsDisabled: true,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			creds, err := s.credentials.get()
 			if err != nil {
 				return nil, err
 			}
-			return serverTLSConfig(creds), nil
+			return serverTLSConfig(creds, minVersion, suites), nil
 		},
 	}
+}
+
+// profile is the minimum TLS version and the TLS 1.2 cipher suites, the
+// Intermediate profile's where unset.
+func (c *TLSConfig) profile() (minVersion uint16, suites []uint16) {
+	minVersion, suites = c.MinVersion, c.CipherSuites
+	if minVersion == 0 {
+		minVersion = DefaultMinTLSVersion
+	}
+	if len(suites) == 0 {
+		suites = DefaultCipherSuites
+	}
+	return minVersion, suites
 }
 
 // serverTLSConfig is the TLS configuration of one handshake: our certificate,
@@ -202,10 +259,10 @@ func (s *Server) tlsConfig() *tls.Config {
 // verified when the ticket was issued, possibly against a CA bundle rotated
 // since. A scraper keeps its connection open between scrapes, so full
 // handshakes are rare anyway.
-func serverTLSConfig(creds *credentials) *tls.Config {
+func serverTLSConfig(creds *credentials, minVersion uint16, suites []uint16) *tls.Config {
 	return &tls.Config{
-		MinVersion:             minTLSVersion,
-		CipherSuites:           intermediateCipherSuites,
+		MinVersion:             minVersion,
+		CipherSuites:           suites,
 		Certificates:           []tls.Certificate{creds.certificate},
 		ClientAuth:             tls.RequireAndVerifyClientCert,
 		ClientCAs:              creds.clientCAs,

@@ -309,7 +309,7 @@ func TestAuthorizeClients(t *testing.T) {
 
 func TestServerTLSConfig(t *testing.T) {
 	pool := x509.NewCertPool()
-	c := serverTLSConfig(&credentials{certificate: tls.Certificate{Certificate: [][]byte{{1}}}, clientCAs: pool})
+	c := serverTLSConfig(&credentials{certificate: tls.Certificate{Certificate: [][]byte{{1}}}, clientCAs: pool}, tls.VersionTLS12, DefaultCipherSuites)
 	if c.MinVersion != tls.VersionTLS12 || c.ClientAuth != tls.RequireAndVerifyClientCert || c.ClientCAs != pool || len(c.Certificates) != 1 {
 		t.Errorf("config %+v", c)
 	}
@@ -448,10 +448,10 @@ func TestTLSServerCipherSuites(t *testing.T) {
 	}
 }
 
-// intermediateCipherSuites is openshift/api's Intermediate profile, less
+// DefaultCipherSuites are openshift/api's Intermediate profile, less
 // what Go does not implement (DHE) and the TLS 1.3 suites Go does not let
 // anyone configure.
-func TestIntermediateCipherSuites(t *testing.T) {
+func TestDefaultCipherSuites(t *testing.T) {
 	tls12 := map[uint16]bool{}
 	for _, suite := range tls.CipherSuites() {
 		if slices.Contains(suite.SupportedVersions, tls.VersionTLS12) {
@@ -465,12 +465,74 @@ func TestIntermediateCipherSuites(t *testing.T) {
 		}
 	}
 	var got []string
-	for _, id := range intermediateCipherSuites {
+	for _, id := range DefaultCipherSuites {
 		got = append(got, tls.CipherSuiteName(id))
 	}
 	slices.Sort(want)
 	slices.Sort(got)
 	if len(want) == 0 || !slices.Equal(got, want) {
-		t.Errorf("intermediateCipherSuites = %v, the Intermediate profile's TLS 1.2 suites are %v", got, want)
+		t.Errorf("DefaultCipherSuites = %v, the Intermediate profile's TLS 1.2 suites are %v", got, want)
+	}
+}
+
+// A profile passed in (Modern: TLS 1.3 only; Old: a CBC suite) replaces the
+// Intermediate default.
+func TestTLSServerFollowsTheProfile(t *testing.T) {
+	p := newMetricsPKI(t)
+	p.writeServing(t, "metrics.openshift-http01-challenge-proxy.svc")
+	p.writeClientCA(t, p.clientCA)
+	prometheus := p.clientCA.IssueClient(t, DefaultAllowedClient)
+	start := func(minVersion uint16, suites []uint16) string {
+		s := NewServer(ServerConfig{
+			Address: netip.MustParseAddrPort("127.0.0.1:0"),
+			TLS:     &TLSConfig{Files: p.files, AllowedClients: []string{DefaultAllowedClient}, MinVersion: minVersion, CipherSuites: suites},
+		}, New())
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Shutdown(context.Background()) })
+		return s.Addr().String()
+	}
+	handshake := func(address string, maxVersion uint16, suite uint16) error {
+		config := &tls.Config{
+			RootCAs:    p.serviceCA.Pool(),
+			MaxVersion: maxVersion,
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+				return &prometheus, nil
+			},
+		}
+		if suite != 0 {
+			config.CipherSuites = []uint16{suite}
+		}
+		conn, err := tls.Dial("tcp", address, config)
+		if err != nil {
+			return err
+		}
+		// The client certificate is checked after the client's Finished
+		// in TLS 1.3: read to see the server's verdict.
+		conn.SetReadDeadline(time.Now().Add(time.Second))
+		_, err = conn.Read(make([]byte, 1))
+		conn.Close()
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			return nil
+		}
+		return err
+	}
+
+	modern := start(tls.VersionTLS13, nil)
+	if err := handshake(modern, tls.VersionTLS12, 0); err == nil {
+		t.Error("TLS 1.2 accepted under a TLS 1.3 minimum")
+	}
+	if err := handshake(modern, tls.VersionTLS13, 0); err != nil {
+		t.Errorf("TLS 1.3 under a TLS 1.3 minimum: %v", err)
+	}
+
+	old := start(tls.VersionTLS12, []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA})
+	if err := handshake(old, tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA); err != nil {
+		t.Errorf("a suite of the profile passed in: %v", err)
+	}
+	if err := handshake(old, tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256); err == nil {
+		t.Error("a suite outside the profile passed in was accepted")
 	}
 }
