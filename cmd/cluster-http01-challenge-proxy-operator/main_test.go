@@ -3,21 +3,25 @@ package main
 import (
 	"testing"
 
+	configv1 "github.com/openshift/api/config/v1"
 	operatorv1 "github.com/openshift/api/operator/v1"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/daemonset"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gate"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/tlsprofile"
 )
 
 // The DaemonSet the operator renders must start the daemon this binary
 // has: the same binary name, the subcommand, and only flags it knows.
 func TestRenderedDaemonSetRunsThisBinary(t *testing.T) {
+	// The Old profile renders the most flags' worth of cipher suites.
+	old := &configv1.APIServer{Spec: configv1.APIServerSpec{TLSSecurityProfile: &configv1.TLSSecurityProfile{Type: configv1.TLSProfileOldType}}}
 	ds, err := daemonset.Render(gate.Decision{
 		Enabled:     true,
 		APIVIPs:     []string{"192.0.2.5", "fd00::5"},
 		IngressVIPs: []string{"192.0.2.10", "fd00::10"},
 		Port:        18080,
-	}, "image", operatorv1.TraceAll)
+	}, "image", operatorv1.TraceAll, tlsprofile.FromAPIServer(old))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func Run(ctx context.Context, cc *controllercmd.ControllerContext, settings Sett
 	// watches cluster-wide Pods or Nodes: node state reaches it through the
 	// DaemonSet's status only.
 	kubeInformers := v1helpers.NewKubeInformersForNamespaces(kubeClient, names.OperandNamespace)
-	infrastructureInformers := configinformers.NewSharedInformerFactoryWithOptions(configClient, informerResync,
+	clusterConfigInformers := configinformers.NewSharedInformerFactoryWithOptions(configClient, informerResync,
 		configinformers.WithTweakListOptions(named(names.SingletonName)))
 	clusterOperatorInformers := configinformers.NewSharedInformerFactoryWithOptions(configClient, informerResync,
 		configinformers.WithTweakListOptions(named(names.ClusterOperator)))
@@ -111,7 +111,7 @@ func Run(ctx context.Context, cc *controllercmd.ControllerContext, settings Sett
 	clientCAInformers := clientca.NewInformers(kubeClient)
 
 	inputs := gate.NewInputs(
-		infrastructureInformers.Config().V1().Infrastructures(),
+		clusterConfigInformers.Config().V1().Infrastructures(),
 		configInformers.Config().V1alpha1().HTTP01ChallengeProxies(),
 		operatorClient)
 	daemonSets := kubeInformers.InformersFor(names.OperandNamespace).Apps().V1().DaemonSets()
@@ -126,7 +126,7 @@ func Run(ctx context.Context, cc *controllercmd.ControllerContext, settings Sett
 	controllers := []factory.Controller{
 		staticresources.NewController(operatorClient, inputs, kubeClient, kubeInformers, clientCAInformers.Copy(), cc.EventRecorder),
 		clientCAController,
-		daemonset.NewController(operatorClient, inputs, kubeClient.AppsV1(), daemonSets, versions,
+		daemonset.NewController(operatorClient, inputs, kubeClient.AppsV1(), daemonSets, clusterConfigInformers.Config().V1().APIServers(), versions,
 			settings.OperandImage, settings.ReleaseVersion, cc.EventRecorder),
 		gatestatus.NewController(inputs, configClient.ConfigV1(), clusterOperators, cc.Clock, cc.EventRecorder),
 		configstatus.NewController(inputs, proxyClient.ConfigV1alpha1(), configInformers.Config().V1alpha1().HTTP01ChallengeProxies(),
@@ -145,7 +145,7 @@ func Run(ctx context.Context, cc *controllercmd.ControllerContext, settings Sett
 	// ones they use, and a factory starts only registered informers.
 	kubeInformers.Start(ctx.Done())
 	clientCAInformers.Start(ctx.Done())
-	infrastructureInformers.Start(ctx.Done())
+	clusterConfigInformers.Start(ctx.Done())
 	clusterOperatorInformers.Start(ctx.Done())
 	configInformers.Start(ctx.Done())
 	operatorInformers.Start(ctx.Done())

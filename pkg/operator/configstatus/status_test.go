@@ -12,6 +12,7 @@ import (
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/daemonset"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gate"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/tlsprofile"
 )
 
 var enabled = gate.Decision{
@@ -27,7 +28,7 @@ var enabled = gate.Decision{
 // counts observed at observed.
 func rendered(t *testing.T, decision gate.Decision, gen, observed int64, desired, updated, ready int32) *appsv1.DaemonSet {
 	t.Helper()
-	ds, err := daemonset.Render(decision, "image", operatorv1.Normal)
+	ds, err := daemonset.Render(decision, "image", operatorv1.Normal, tlsprofile.FromAPIServer(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	operatorv1 "github.com/openshift/api/operator/v1"
+	configinformersv1 "github.com/openshift/client-go/config/informers/externalversions/config/v1"
+	configlistersv1 "github.com/openshift/client-go/config/listers/config/v1"
 	applyoperatorv1 "github.com/openshift/client-go/operator/applyconfigurations/operator/v1"
 	"github.com/openshift/library-go/pkg/controller/factory"
 	"github.com/openshift/library-go/pkg/operator/events"
@@ -24,6 +26,7 @@ import (
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gate"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/tlsprofile"
 )
 
 // ControllerName is the controller's name in logs and events. A failed sync
@@ -43,6 +46,7 @@ type Controller struct {
 	gate           gate.Inputs
 	daemonSets     appsclientv1.DaemonSetsGetter
 	lister         appslistersv1.DaemonSetLister
+	apiServers     configlistersv1.APIServerLister
 	versions       status.VersionGetter
 
 	operandImage   string
@@ -52,11 +56,14 @@ type Controller struct {
 // NewController returns the DaemonSet controller. operandImage is the image
 // the DaemonSet runs; releaseVersion is reported as the "operator" version
 // of the ClusterOperator, and is not reported when empty (a local run).
+// apiServers holds apiservers.config.openshift.io/cluster, whose TLS
+// security profile the daemons' metrics endpoint follows.
 func NewController(
 	operatorClient v1helpers.OperatorClient,
 	inputs gate.Inputs,
 	daemonSets appsclientv1.DaemonSetsGetter,
 	informer appsinformersv1.DaemonSetInformer,
+	apiServers configinformersv1.APIServerInformer,
 	versions status.VersionGetter,
 	operandImage, releaseVersion string,
 	recorder events.Recorder,
@@ -66,6 +73,7 @@ func NewController(
 		gate:           inputs,
 		daemonSets:     daemonSets,
 		lister:         informer.Lister(),
+		apiServers:     apiServers.Lister(),
 		versions:       versions,
 		operandImage:   operandImage,
 		releaseVersion: releaseVersion,
@@ -78,6 +86,7 @@ func NewController(
 	// managementState and logLevel are inputs too.
 	return f.
 		WithFilteredEventsInformers(factory.NamesFilter(names.OperandName), informer.Informer()).
+		WithFilteredEventsInformers(factory.NamesFilter(names.SingletonName), apiServers.Informer()).
 		WithSync(c.sync).
 		// The DaemonSet informer sees every change to the DaemonSet; the
 		// resync only backs it up.
@@ -109,7 +118,11 @@ func (c *Controller) sync(ctx context.Context, syncCtx factory.SyncContext) erro
 }
 
 func (c *Controller) syncEnabled(ctx context.Context, syncCtx factory.SyncContext, decision gate.Decision, spec *operatorv1.OperatorSpec, opStatus *operatorv1.OperatorStatus) error {
-	required, err := Render(decision, c.operandImage, spec.LogLevel)
+	tlsProfile, err := c.tlsProfile()
+	if err != nil {
+		return err
+	}
+	required, err := Render(decision, c.operandImage, spec.LogLevel, tlsProfile)
 	if err != nil {
 		return err
 	}
@@ -133,6 +146,19 @@ func (c *Controller) syncEnabled(ctx context.Context, syncCtx factory.SyncContex
 		c.reportVersion()
 	}
 	return nil
+}
+
+// tlsProfile is the cluster's TLS security profile; a cluster without an
+// APIServer object (only ever a test's) has the API's default, Intermediate.
+func (c *Controller) tlsProfile() (tlsprofile.Profile, error) {
+	apiServer, err := c.apiServers.Get(names.SingletonName)
+	if apierrors.IsNotFound(err) {
+		return tlsprofile.FromAPIServer(nil), nil
+	}
+	if err != nil {
+		return tlsprofile.Profile{}, fmt.Errorf("reading apiservers.config.openshift.io/%s for the TLS security profile: %w", names.SingletonName, err)
+	}
+	return tlsprofile.FromAPIServer(apiServer), nil
 }
 
 func (c *Controller) syncDisabled(ctx context.Context, syncCtx factory.SyncContext, decision gate.Decision) error {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/bindata"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gate"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/tlsprofile"
 )
 
 // Manifest is the bindata file the DaemonSet is rendered from.
@@ -33,8 +34,10 @@ const (
 // operator restarts.
 //
 // The daemon learns everything from its arguments: the VIPs and port from the
-// decision, and its verbosity from the operator's spec.logLevel.
-func Render(decision gate.Decision, image string, logLevel operatorv1.LogLevel) (*appsv1.DaemonSet, error) {
+// decision, its verbosity from the operator's spec.logLevel, and its metrics
+// endpoint's TLS version and cipher suites from the cluster's TLS security
+// profile.
+func Render(decision gate.Decision, image string, logLevel operatorv1.LogLevel, tls tlsprofile.Profile) (*appsv1.DaemonSet, error) {
 	if !decision.Enabled {
 		return nil, fmt.Errorf("refusing to render the DaemonSet for a disabled proxy (%s)", decision.Reason)
 	}
@@ -61,7 +64,7 @@ func Render(decision gate.Decision, image string, logLevel operatorv1.LogLevel) 
 	}
 
 	container.Image = image
-	container.Args = append(container.Args, DaemonArgs(decision, logLevel)...)
+	container.Args = append(container.Args, DaemonArgs(decision, logLevel, tls)...)
 	// Declared so that the scheduler sees the host port as taken; with the
 	// host network it is the port the proxy really listens on.
 	port.ContainerPort = decision.Port
@@ -71,8 +74,9 @@ func Render(decision gate.Decision, image string, logLevel operatorv1.LogLevel) 
 
 // DaemonArgs are the arguments that change with the cluster, appended to the
 // fixed ones of the manifest.
-func DaemonArgs(decision gate.Decision, logLevel operatorv1.LogLevel) []string {
-	return append(decisionArgs(decision), "-v="+strconv.Itoa(loglevel.LogLevelToVerbosity(logLevel)))
+func DaemonArgs(decision gate.Decision, logLevel operatorv1.LogLevel, tls tlsprofile.Profile) []string {
+	args := append(decisionArgs(decision), tls.Args()...)
+	return append(args, "-v="+strconv.Itoa(loglevel.LogLevelToVerbosity(logLevel)))
 }
 
 func decisionArgs(decision gate.Decision) []string {

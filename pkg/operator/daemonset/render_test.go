@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	configv1 "github.com/openshift/api/config/v1"
 	operatorv1 "github.com/openshift/api/operator/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gate"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/tlsprofile"
 )
 
 const testImage = "quay.io/openshift/http01-challenge-proxy@sha256:0123"
@@ -30,7 +32,7 @@ var enabled = gate.Decision{
 
 func mustRender(t *testing.T, d gate.Decision, logLevel operatorv1.LogLevel) *appsv1.DaemonSet {
 	t.Helper()
-	ds, err := Render(d, testImage, logLevel)
+	ds, err := Render(d, testImage, logLevel, tlsprofile.FromAPIServer(nil))
 	if err != nil {
 		t.Fatalf("Render() error = %v", err)
 	}
@@ -61,38 +63,53 @@ var fixedArgs = []string{
 	"--metrics-allowed-clients=system:serviceaccount:openshift-monitoring:prometheus-k8s",
 }
 
+// intermediateArgs are the metrics TLS flags of the default profile.
+var intermediateArgs = []string{
+	"--metrics-tls-min-version=VersionTLS12",
+	"--metrics-tls-cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256," +
+		"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384," +
+		"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+}
+
 func TestRenderArgs(t *testing.T) {
+	modern := &configv1.APIServer{Spec: configv1.APIServerSpec{TLSSecurityProfile: &configv1.TLSSecurityProfile{Type: configv1.TLSProfileModernType}}}
 	tests := []struct {
-		name     string
-		decision gate.Decision
-		logLevel operatorv1.LogLevel
-		want     []string
+		name      string
+		decision  gate.Decision
+		logLevel  operatorv1.LogLevel
+		apiServer *configv1.APIServer
+		want      []string
 	}{
 		{
-			name:     "dual stack, default port, unset log level is Normal",
+			name:     "dual stack, default port, unset log level is Normal, default TLS profile",
 			decision: enabled,
-			want: withFixedArgs(
+			want: withFixedArgs(append([]string{
 				"--api-vips=192.0.2.5,fd00::5",
 				"--ingress-vips=192.0.2.10,fd00::10",
 				"--listen-port=8888",
-				"-v=2",
-			),
+			}, append(intermediateArgs, "-v=2")...)...),
 		},
 		{
-			name:     "single stack, custom port, Debug",
-			decision: gate.Decision{Enabled: true, APIVIPs: []string{"192.0.2.5"}, IngressVIPs: []string{"192.0.2.10"}, Port: 18080},
-			logLevel: operatorv1.Debug,
+			name:      "single stack, custom port, Debug, Modern TLS profile",
+			decision:  gate.Decision{Enabled: true, APIVIPs: []string{"192.0.2.5"}, IngressVIPs: []string{"192.0.2.10"}, Port: 18080},
+			logLevel:  operatorv1.Debug,
+			apiServer: modern,
 			want: withFixedArgs(
 				"--api-vips=192.0.2.5",
 				"--ingress-vips=192.0.2.10",
 				"--listen-port=18080",
+				"--metrics-tls-min-version=VersionTLS13",
 				"-v=4",
 			),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := proxyContainer(t, mustRender(t, tt.decision, tt.logLevel))
+			ds, err := Render(tt.decision, testImage, tt.logLevel, tlsprofile.FromAPIServer(tt.apiServer))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := proxyContainer(t, ds)
 			if diff := cmp.Diff(tt.want, c.Args); diff != "" {
 				t.Errorf("args (-want +got):\n%s", diff)
 			}
@@ -250,10 +267,10 @@ func TestRenderIsDeterministicAndFresh(t *testing.T) {
 }
 
 func TestRenderRejects(t *testing.T) {
-	if _, err := Render(gate.Decision{Reason: gate.ReasonDisabledByConfiguration}, testImage, ""); err == nil {
+	if _, err := Render(gate.Decision{Reason: gate.ReasonDisabledByConfiguration}, testImage, "", tlsprofile.FromAPIServer(nil)); err == nil {
 		t.Errorf("Render() of a disabled decision succeeded")
 	}
-	if _, err := Render(enabled, "", ""); err == nil {
+	if _, err := Render(enabled, "", "", tlsprofile.FromAPIServer(nil)); err == nil {
 		t.Errorf("Render() without an image succeeded")
 	}
 }
