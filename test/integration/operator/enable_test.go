@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	configv1 "github.com/openshift/api/config/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -39,6 +41,11 @@ func TestEnableOnBareMetal(t *testing.T) {
 		"--api-vips=192.0.2.5,fd00::5",
 		"--ingress-vips=192.0.2.10,fd00::10",
 		"--listen-port=8888",
+		// No APIServer object yet: the Intermediate profile.
+		"--metrics-tls-min-version=VersionTLS12",
+		"--metrics-tls-cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256," +
+			"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384," +
+			"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
 		"-v=2",
 	}
 	if diff := cmp.Diff(wantArgs, proxyArgs(ds)); diff != "" {
@@ -122,6 +129,31 @@ func TestEnableOnBareMetal(t *testing.T) {
 		if s := e.configStatus(); s.InternalPort != 18080 {
 			t.Errorf("config status internalPort = %d, want 18080", s.InternalPort)
 		}
+	})
+
+	t.Run("the cluster's TLS security profile reaches the metrics flags", func(t *testing.T) {
+		before, err := e.daemonSet()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.setTLSProfile(&configv1.TLSSecurityProfile{Type: configv1.TLSProfileModernType})
+		e.eventually("the DaemonSet to serve metrics over TLS 1.3 only", func() error {
+			ds, err := e.daemonSet()
+			if err != nil {
+				return err
+			}
+			args := proxyArgs(ds)
+			if !slices.Contains(args, "--metrics-tls-min-version=VersionTLS13") ||
+				slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--metrics-tls-cipher-suites=") }) {
+				return fmt.Errorf("args %v", args)
+			}
+			if ds.Generation == before.Generation {
+				return errors.New("the generation did not change")
+			}
+			return nil
+		})
+		e.rollOut(3, 3, 3)
+		e.eventually("the rollout to complete", e.clusterOperatorIs(conditions("Progressing", "False", "Available", "True")))
 	})
 
 	t.Run("an upgrade reports the new version only after the rollout", func(t *testing.T) {

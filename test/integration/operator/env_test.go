@@ -321,6 +321,32 @@ func (e *env) setInfrastructure(status configv1.InfrastructureStatus) {
 	}
 }
 
+// setTLSProfile creates or updates apiservers.config.openshift.io/cluster
+// with the given TLS security profile.
+func (e *env) setTLSProfile(profile *configv1.TLSSecurityProfile) {
+	e.t.Helper()
+	apiServers := e.config.ConfigV1().APIServers()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		current, err := apiServers.Get(e.ctx(), names.SingletonName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			_, err = apiServers.Create(e.ctx(), &configv1.APIServer{
+				ObjectMeta: metav1.ObjectMeta{Name: names.SingletonName},
+				Spec:       configv1.APIServerSpec{TLSSecurityProfile: profile},
+			}, metav1.CreateOptions{})
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		current.Spec.TLSSecurityProfile = profile
+		_, err = apiServers.Update(e.ctx(), current, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		e.t.Fatalf("setting the APIServer's TLS security profile: %v", err)
+	}
+}
+
 func (e *env) deleteInfrastructure() {
 	e.t.Helper()
 	if err := e.config.ConfigV1().Infrastructures().Delete(e.ctx(), names.SingletonName, metav1.DeleteOptions{}); err != nil {
