@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/metrics"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator"
 )
 
@@ -350,5 +352,38 @@ func TestRelatedObjectsExist(t *testing.T) {
 		if key := ref.Group + "/" + kind + "/" + ref.Namespace + "/" + ref.Name; !shipped[key] {
 			t.Errorf("related object %+v is not in manifests/ (looked for %s)", ref, key)
 		}
+	}
+}
+
+// The operator's own serving endpoint (library-go's) has the Intermediate
+// profile's version and TLS 1.2 suites, the same the daemons default to.
+func TestOperatorServingTLSIsIntermediate(t *testing.T) {
+	var config string
+	for _, m := range loadManifests(t) {
+		if m.obj.GetKind() == "ConfigMap" && m.obj.GetName() == "http01-challenge-proxy-operator-config" {
+			config, _, _ = unstructured.NestedString(m.obj.Object, "data", "config.yaml")
+		}
+	}
+	var parsed struct {
+		ServingInfo struct {
+			MinTLSVersion string   `json:"minTLSVersion"`
+			CipherSuites  []string `json:"cipherSuites"`
+		} `json:"servingInfo"`
+	}
+	if err := yaml.Unmarshal([]byte(config), &parsed); err != nil {
+		t.Fatalf("the operator's config.yaml: %v", err)
+	}
+	want := metrics.DefaultCipherSuites
+	var got []uint16
+	for _, name := range parsed.ServingInfo.CipherSuites {
+		id, ok := metrics.ParseCipherSuite(name)
+		if !ok {
+			t.Errorf("servingInfo.cipherSuites: %q is not a TLS 1.2 suite", name)
+		}
+		got = append(got, id)
+	}
+	if parsed.ServingInfo.MinTLSVersion != "VersionTLS12" || !slices.Equal(got, want) {
+		t.Errorf("servingInfo: minTLSVersion %q, cipherSuites %v; want VersionTLS12 and %v",
+			parsed.ServingInfo.MinTLSVersion, parsed.ServingInfo.CipherSuites, want)
 	}
 }
