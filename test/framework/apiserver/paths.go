@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"testing"
 )
 
 // RootModule is the module path of the repository's root go.mod.
@@ -64,6 +65,29 @@ func modulePath(goMod []byte) string {
 		}
 	}
 	return ""
+}
+
+// BinaryEnv names the environment variable that points the integration
+// tests at another build of the project's binary.
+const BinaryEnv = "HTTP01_PROXY_BINARY"
+
+// BinaryUnderTest returns the project's binary the integration tests run:
+// $HTTP01_PROXY_BINARY, or <repo>/_output/bin/cluster-http01-challenge-proxy-operator
+// where `make build` puts it. A missing file fails the test, saying which.
+func BinaryUnderTest(t testing.TB) string {
+	t.Helper()
+	path, hint := os.Getenv(BinaryEnv), BinaryEnv+" points at a missing file"
+	if path == "" {
+		root, err := RepoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, hint = filepath.Join(root, "_output", "bin", "cluster-http01-challenge-proxy-operator"), "run make build, or set "+BinaryEnv
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%v (%s)", err, hint)
+	}
+	return path
 }
 
 // ToolsBinDir returns the directory holding the tool binaries: $TOOLS_BIN if

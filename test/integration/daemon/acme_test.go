@@ -27,6 +27,7 @@ import (
 
 	"golang.org/x/crypto/acme"
 
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
 )
 
@@ -208,9 +209,9 @@ func issueCertificate(ctx context.Context, t *testing.T, client *acme.Client, so
 // pebbleTools returns the paths of pebble and pebble-challtestsrv.
 func pebbleTools(t *testing.T) (pebble, challtestsrv string) {
 	t.Helper()
-	dir := os.Getenv("TOOLS_BIN")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "_output", "tools", "bin")
+	dir, err := apiserver.ToolsBinDir()
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, name := range []string{"pebble", "pebble-challtestsrv"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {

@@ -12,8 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/google/nftables"
 
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
 )
 
@@ -82,7 +81,7 @@ func newClusterWithRouter(t *testing.T, router http.HandlerFunc) *cluster {
 	t.Helper()
 	netns.RequireRoot(t)
 	netns.RequireCommands(t, "ip", "nft")
-	c := &cluster{binary: daemonBinary(t)}
+	c := &cluster{binary: apiserver.BinaryUnderTest(t)}
 	c.sw = netns.NewSwitch(t)
 	c.node, c.router, c.client = netns.New(t, "node"), netns.New(t, "router"), netns.New(t, "client")
 	c.sw.Attach(t, c.node, "eth0", nodeAddrs...)
@@ -320,43 +319,6 @@ func scrapeMetric(ns *netns.Namespace, sample string) (string, error) {
 		}
 	}
 	return "", nil
-}
-
-// daemonBinary is the binary under test: $HTTP01_PROXY_BINARY, or what
-// `make build` produces.
-func daemonBinary(t *testing.T) string {
-	t.Helper()
-	if path := os.Getenv("HTTP01_PROXY_BINARY"); path != "" {
-		return mustExist(t, path, "HTTP01_PROXY_BINARY points at a missing file")
-	}
-	return mustExist(t, filepath.Join(repoRoot(t), "_output", "bin", "cluster-http01-challenge-proxy-operator"), "run make build")
-}
-
-func mustExist(t *testing.T, path, hint string) string {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s: %v (%s)", path, err, hint)
-	}
-	return path
-}
-
-// repoRoot is the directory of go.mod above the test's working directory.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
 }
 
 // eventually polls cond every 10ms until it holds, and returns how long that

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
 )
 
@@ -362,7 +363,7 @@ func TestSecondDaemonDoesNotTouchTheRules(t *testing.T) {
 }
 
 func TestBadFlagsExitNonZero(t *testing.T) {
-	binary := daemonBinary(t)
+	binary := apiserver.BinaryUnderTest(t)
 	for _, tc := range []struct {
 		args   []string
 		expect string

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
 )
 
@@ -263,7 +264,11 @@ const (
 // hostileRequests, so that the document says what TestHostileTable checks.
 // It needs no privileges.
 func TestHostileTableDocumented(t *testing.T) {
-	path := filepath.Join(repoRoot(t), docPath)
+	root, err := apiserver.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(root, docPath)
 	doc, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

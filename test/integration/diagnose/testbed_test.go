@@ -19,12 +19,12 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
 )
 
@@ -73,7 +73,7 @@ func newTestbed(t *testing.T) *testbed {
 	t.Helper()
 	netns.RequireRoot(t)
 	netns.RequireCommands(t, "ip", "nft")
-	tb := &testbed{binary: binaryUnderTest(t), solverAnswers: map[string]string{}}
+	tb := &testbed{binary: apiserver.BinaryUnderTest(t), solverAnswers: map[string]string{}}
 	tb.sw = netns.NewSwitch(t)
 	tb.node, tb.router, tb.client, tb.dns = netns.New(t, "node"), netns.New(t, "router"), netns.New(t, "client"), netns.New(t, "dns")
 	tb.sw.Attach(t, tb.node, "eth0", nodeAddrs...)
@@ -277,37 +277,4 @@ func splice(conn net.Conn, target string) {
 	go func() { io.Copy(upstream, conn); done <- struct{}{} }()
 	go func() { io.Copy(conn, upstream); done <- struct{}{} }()
 	<-done
-}
-
-// binaryUnderTest is the binary under test: $HTTP01_PROXY_BINARY, or what `make
-// build` produces.
-func binaryUnderTest(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("HTTP01_PROXY_BINARY")
-	if path == "" {
-		path = filepath.Join(repoRoot(t), "_output", "bin", "cluster-http01-challenge-proxy-operator")
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s: %v (run make build, or set HTTP01_PROXY_BINARY)", path, err)
-	}
-	return path
-}
-
-// repoRoot is the directory of go.mod above the test's working directory.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
 }

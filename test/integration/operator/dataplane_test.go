@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
 )
 
@@ -67,7 +68,7 @@ func startDataPlane(t *testing.T, ds *appsv1.DaemonSet) *dataPlane {
 	container := ds.Spec.Template.Spec.Containers[0]
 	args := append(append([]string{}, container.Command[1:]...), container.Args...)
 	t.Logf("starting the daemon as the DaemonSet runs it: %v", args)
-	dp.daemon = dp.node.Start(t, operatorBinary(t), args...)
+	dp.daemon = dp.node.Start(t, apiserver.BinaryUnderTest(t), args...)
 	dp.waitReady(t)
 	return dp
 }

@@ -11,10 +11,10 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/syncbuf"
 )
 
@@ -48,7 +48,7 @@ func (e *env) startOperatorProcess() *operatorProcess {
 	}
 
 	p := &operatorProcess{output: &syncbuf.Buffer{}, done: make(chan struct{}), metricsAddress: fmt.Sprintf("127.0.0.1:%d", port)}
-	p.cmd = exec.Command(operatorBinary(e.t), "operator",
+	p.cmd = exec.Command(apiserver.BinaryUnderTest(e.t), "operator",
 		"--config="+configPath,
 		"--kubeconfig="+e.srv.KubeconfigPath(),
 		"--namespace="+names.OperatorNamespace,
@@ -121,41 +121,6 @@ func (p *operatorProcess) tail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// operatorBinary is the binary under test: $HTTP01_PROXY_BINARY, or what
-// `make build` produces. It is also the daemon's.
-func operatorBinary(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("HTTP01_PROXY_BINARY")
-	hint := "HTTP01_PROXY_BINARY points at a missing file"
-	if path == "" {
-		path = filepath.Join(repoRoot(t), "_output", "bin", "cluster-http01-challenge-proxy-operator")
-		hint = "run make build"
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s: %v (%s)", path, err, hint)
-	}
-	return path
-}
-
-// repoRoot is the directory of go.mod above the test's working directory.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
