@@ -288,11 +288,7 @@ func kubeletCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg, err := clientcmd.BuildConfigFromFlags("", s.ComponentKubeconfig("kubelet"))
-			if err != nil {
-				return err
-			}
-			client, err := kubernetes.NewForConfig(cfg)
+			client, err := componentClient(s, "kubelet")
 			if err != nil {
 				return err
 			}
@@ -340,11 +336,7 @@ func serviceCACommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg, err := clientcmd.BuildConfigFromFlags("", s.ComponentKubeconfig("service-ca"))
-			if err != nil {
-				return err
-			}
-			client, err := kubernetes.NewForConfig(cfg)
+			client, err := componentClient(s, "service-ca")
 			if err != nil {
 				return err
 			}
@@ -354,6 +346,16 @@ func serviceCACommand() *cobra.Command {
 	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")
 	_ = cmd.MarkFlagRequired("state")
 	return cmd
+}
+
+// componentClient is a client of the cluster s with the component's own
+// kubeconfig, so that it has that component's identity and RBAC.
+func componentClient(s *localcluster.State, component string) (*kubernetes.Clientset, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.ComponentKubeconfig(component))
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
 }
 
 // routerCommand runs the router; up starts it detached, inside the router
