@@ -24,8 +24,7 @@ func TestDisable(t *testing.T) {
 	enable := func(t *testing.T) {
 		t.Helper()
 		e.setConfig(defaultDeployment)
-		e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
-		e.rollOut(3, 3, 3)
+		e.rollOutOnceCreated()
 		e.eventually("the proxy to run", e.clusterOperatorIs(conditions("Disabled", "False", "Available", "True", "Progressing", "False")))
 		e.eventually("the operand's RBAC", e.operandResourcesAre(true))
 	}

@@ -390,6 +390,14 @@ func customPort(port int32) configv1alpha1.HTTP01ChallengeProxySpec {
 
 // --- standing in for the DaemonSet controller ---
 
+// rollOutOnceCreated waits for the operator to create the DaemonSet, then
+// rolls it out completely on the three control-plane nodes.
+func (e *env) rollOutOnceCreated() {
+	e.t.Helper()
+	e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
+	e.rollOut(3, 3, 3)
+}
+
 // rollOut writes the DaemonSet status of a controller that observed the
 // current generation, scheduled desired pods and has updated and ready of
 // them on the current generation.

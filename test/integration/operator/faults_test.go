@@ -46,8 +46,7 @@ func TestAPIServerOutage(t *testing.T) {
 	e.setConfig(defaultDeployment)
 	op := e.startOperatorProcess()
 
-	e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
-	e.rollOut(3, 3, 3)
+	e.rollOutOnceCreated()
 	e.eventually("convergence", e.clusterOperatorIs(
 		conditions("Available", "True", "Progressing", "False", "Degraded", "False", "Disabled", "False").withVersion(releaseV1)))
 	e.eventually("the operand resources", e.operandResourcesAre(true))
@@ -167,8 +166,7 @@ func TestVIPsRemovedWhileEnabled(t *testing.T) {
 	e.setInfrastructure(bareMetal())
 	e.setConfig(defaultDeployment)
 	op := e.startOperator()
-	e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
-	e.rollOut(3, 3, 3)
+	e.rollOutOnceCreated()
 	e.eventually("the proxy to run", e.clusterOperatorIs(conditions("Disabled", "False", "Available", "True", "Progressing", "False")))
 	e.eventually("the operand resources", e.operandResourcesAre(true))
 

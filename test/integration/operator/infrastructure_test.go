@@ -117,8 +117,7 @@ func TestSingletonsNotThereYet(t *testing.T) {
 
 	e.createOperatorResource()
 	e.setConfig(defaultDeployment)
-	e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
-	e.rollOut(3, 3, 3)
+	e.rollOutOnceCreated()
 	e.eventually("the ClusterOperator", e.clusterOperatorIs(
 		conditions("Available", "True", "Progressing", "False", "Degraded", "False", "Disabled", "False").withVersion(releaseV1)))
 }

@@ -26,8 +26,7 @@ func TestManagementState(t *testing.T) {
 	e.setInfrastructure(bareMetal())
 	e.setConfig(defaultDeployment)
 	op := e.startOperator()
-	e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
-	e.rollOut(3, 3, 3)
+	e.rollOutOnceCreated()
 	e.eventually("the rollout", e.clusterOperatorIs(conditions("Available", "True", "Progressing", "False", "Disabled", "False/AsExpected")))
 	e.eventually("the operand resources", e.operandResourcesAre(true))
 

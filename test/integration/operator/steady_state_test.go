@@ -40,8 +40,7 @@ func TestSteadyState(t *testing.T) {
 			name: "enabled",
 			spec: defaultDeployment,
 			converge: func(e *env) {
-				e.eventually("the DaemonSet", func() error { _, err := e.daemonSet(); return err })
-				e.rollOut(3, 3, 3)
+				e.rollOutOnceCreated()
 			},
 			want: conditions("Available", "True", "Progressing", "False", "Degraded", "False", "Disabled", "False").withVersion(releaseV1),
 		},
