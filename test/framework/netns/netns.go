@@ -28,7 +28,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/syncbuf"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/process"
 )
 
 const (
@@ -163,9 +163,8 @@ func (n *Namespace) HTTPClient(timeout time.Duration) *http.Client {
 type Process struct {
 	Name   string
 	cmd    *exec.Cmd
-	output *syncbuf.Buffer
-	done   chan struct{}
-	err    error
+	output *process.Output
+	done   <-chan struct{}
 }
 
 // Start starts name inside the namespace. Its output is kept and logged if
@@ -179,32 +178,18 @@ func (n *Namespace) Start(t testing.TB, name string, args ...string) *Process {
 // StartWithEnv is Start with env (KEY=value) added to the test's environment.
 func (n *Namespace) StartWithEnv(t testing.TB, env []string, name string, args ...string) *Process {
 	t.Helper()
-	p := &Process{Name: filepath.Base(name), cmd: n.Command(name, args...), output: &syncbuf.Buffer{}, done: make(chan struct{})}
+	p := &Process{Name: filepath.Base(name), cmd: n.Command(name, args...), output: &process.Output{}}
 	if len(env) > 0 {
 		p.cmd.Env = append(os.Environ(), env...)
 	}
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig fires when the forking *thread* exits, and the runtime
-		// ends threads whose locked goroutine returns (as Do's do). So the
-		// fork happens on a thread locked here until the child has exited.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		err := p.cmd.Start()
-		started <- err
-		if err != nil {
-			return
-		}
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+	done, err := process.Start(p.cmd)
+	if err != nil {
 		t.Fatalf("starting %s in %s: %v", name, n.Name, err)
 	}
+	p.done = done
 	t.Cleanup(func() {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		process.KillGroup(p.cmd)
 		<-p.done
 		if t.Failed() {
 			t.Logf("output of %s in %s:\n%s", p.Name, n.Name, p.Output())

@@ -8,14 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
-	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/syncbuf"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/process"
 )
 
 // operatorProcess is the real operator binary run as its Deployment runs it:
@@ -24,8 +23,8 @@ import (
 // loop starts with, so tests can check for it.
 type operatorProcess struct {
 	cmd    *exec.Cmd
-	output *syncbuf.Buffer
-	done   chan struct{}
+	output *process.Output
+	done   <-chan struct{}
 	// metricsAddress is where it serves /metrics, /healthz and /readyz.
 	metricsAddress string
 }
@@ -47,7 +46,7 @@ func (e *env) startOperatorProcess() *operatorProcess {
 		e.t.Fatal(err)
 	}
 
-	p := &operatorProcess{output: &syncbuf.Buffer{}, done: make(chan struct{}), metricsAddress: fmt.Sprintf("127.0.0.1:%d", port)}
+	p := &operatorProcess{output: &process.Output{}, metricsAddress: fmt.Sprintf("127.0.0.1:%d", port)}
 	p.cmd = exec.Command(apiserver.BinaryUnderTest(e.t), "operator",
 		"--config="+configPath,
 		"--kubeconfig="+e.srv.KubeconfigPath(),
@@ -60,23 +59,7 @@ func (e *env) startOperatorProcess() *operatorProcess {
 		"TMPDIR="+dir,
 	)
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig fires when the forking thread exits; keep it until the
-		// child has exited.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := p.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+	if p.done, err = process.Start(p.cmd); err != nil {
 		e.t.Fatalf("starting the operator: %v", err)
 	}
 	e.t.Cleanup(func() {
@@ -84,7 +67,7 @@ func (e *env) startOperatorProcess() *operatorProcess {
 		select {
 		case <-p.done:
 		case <-time.After(30 * time.Second):
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			process.KillGroup(p.cmd)
 			<-p.done
 		}
 		if e.t.Failed() {
