@@ -1,6 +1,9 @@
 // Package tlsprofile turns the cluster's TLS security profile, spec of
 // apiservers.config.openshift.io/cluster, into the TLS settings of the
-// daemons' metrics endpoint, the one TLS server this operator deploys.
+// daemons' metrics endpoint, the one TLS server this operator deploys. What
+// counts as a usable suite is the daemon's own parser's decision
+// (metrics.ParseCipherSuite), so the operator never renders a flag value
+// the daemon would refuse.
 package tlsprofile
 
 import (
@@ -10,6 +13,8 @@ import (
 
 	configv1 "github.com/openshift/api/config/v1"
 	"github.com/openshift/library-go/pkg/crypto"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/metrics"
 )
 
 // Profile is what the daemon's --metrics-tls-* flags take.
@@ -69,29 +74,21 @@ func profileSpec(apiServer *configv1.APIServer) *configv1.TLSProfileSpec {
 	return intermediate
 }
 
-// goCipherSuites converts a profile's OpenSSL cipher names to the IANA names
-// of the TLS 1.0-1.2 suites Go implements. DHE suites and the TLS 1.3 names
-// of the profiles are dropped: Go has no DHE, and TLS 1.3 suites are not
-// configurable.
+// goCipherSuites converts a profile's OpenSSL cipher names to the IANA names,
+// as Go spells them, of the suites the daemon accepts: TLS 1.0-1.2 suites Go
+// implements. DHE suites and the TLS 1.3 names of the profiles are dropped:
+// Go has no DHE, and TLS 1.3 suites are not configurable.
 func goCipherSuites(openSSLNames []string) []string {
 	var names []string
 	for _, iana := range crypto.OpenSSLToIANACipherSuites(openSSLNames) {
 		id, err := crypto.CipherSuite(iana)
-		if err != nil || !tls12Suite(id) {
+		if err != nil {
 			continue
 		}
-		if name := tls.CipherSuiteName(id); !slices.Contains(names, name) {
+		name := tls.CipherSuiteName(id)
+		if _, ok := metrics.ParseCipherSuite(name); ok && !slices.Contains(names, name) {
 			names = append(names, name)
 		}
 	}
 	return names
-}
-
-func tls12Suite(id uint16) bool {
-	for _, suite := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
-		if suite.ID == id {
-			return slices.ContainsFunc(suite.SupportedVersions, func(v uint16) bool { return v <= tls.VersionTLS12 })
-		}
-	}
-	return false
 }
