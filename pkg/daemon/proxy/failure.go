@@ -36,6 +36,8 @@ func classifyUpstreamError(err error) upstreamFailure {
 		return upstreamFailure{http.StatusBadGateway, ErrorDestinationUnroutable, "no route to the address"}
 	case isTimeout(err):
 		return upstreamFailure{http.StatusGatewayTimeout, ErrorResponseTimeout, "no response headers within the response timeout"}
+	case errors.Is(err, errNotFinalStatus):
+		return upstreamFailure{http.StatusBadGateway, ErrorProtocol, "no final response (status 200-599)"}
 	case errors.Is(err, errResponseTooLarge):
 		return upstreamFailure{http.StatusBadGateway, ErrorResponseBodySize, "response too large"}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):

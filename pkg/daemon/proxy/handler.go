@@ -33,13 +33,11 @@ const (
 	// DefaultResponseHeaderTimeout bounds waiting for the solver's answer.
 	DefaultResponseHeaderTimeout = 5 * time.Second
 	// DefaultMaxResponseBytes caps the body served back. A key authorization
-	// is under 200 bytes; the cap keeps a misrouted request from streaming
-	// something large through us.
-	DefaultMaxResponseBytes = 64 << 10
+	// is under 200 bytes and the router's own error pages under 3 KiB; the
+	// cap keeps a misrouted request from streaming anything larger through us.
+	DefaultMaxResponseBytes = 4 << 10
 	// maxUpstreamHeaderBytes caps the upstream's response headers.
 	maxUpstreamHeaderBytes = 16 << 10
-	// maxLoggedTarget keeps hostile request targets from flooding the log.
-	maxLoggedTarget = 256
 )
 
 // Observer is told about every request (metrics).
@@ -89,7 +87,7 @@ func NewHandler(cfg HandlerConfig, observer Observer) *Handler {
 			Transport:      &timedTransport{next: newUpstreamTransport(cfg), observer: observer},
 			ModifyResponse: modifyResponse(cfg.MaxResponseBytes),
 			ErrorHandler:   upstreamError,
-			ErrorLog:       klog.NewStandardLogger("WARNING"),
+			ErrorLog:       serverErrorLog(),
 			BufferPool:     copyBuffers,
 		},
 	}
@@ -166,9 +164,11 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, token string) 
 		// are only built when the line is written: boxing them costs more
 		// allocations than the rest of the handler.
 		if logger := klog.V(2); logger.Enabled() {
-			logger.InfoS("Forwarded ACME challenge request", "client", client, "host", r.Host, "method", r.Method,
-				"token", token, "upstream", f.upstream, "status", recorder.code(), "outcome", outcome,
-				"latency", time.Since(start), "err", f.err)
+			if ok, suppressed := forwardLines.take(time.Now()); ok {
+				logger.InfoS("Forwarded ACME challenge request", "client", client, "host", truncate(r.Host), "method", r.Method,
+					"token", token, "upstream", f.upstream, "status", recorder.code(), "outcome", outcome,
+					"latency", time.Since(start), "err", errText(f.err), "suppressed", suppressed)
+			}
 		}
 		if aborted != nil {
 			panic(aborted)
@@ -186,16 +186,20 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, reason Reason) 
 	// Rejections are logged one level quieter than forwards: anything on the
 	// internet that scans port 80 of the API VIP ends up here.
 	if logger := klog.V(4); logger.Enabled() {
-		logger.InfoS("Rejected request", "client", r.RemoteAddr, "host", truncate(r.Host), "method", truncate(r.Method),
-			"target", truncate(r.RequestURI), "status", reason.Status(), "reason", reason)
+		if ok, suppressed := rejectLines.take(time.Now()); ok {
+			logger.InfoS("Rejected request", "client", r.RemoteAddr, "host", truncate(r.Host), "method", truncate(r.Method),
+				"target", truncate(r.RequestURI), "status", reason.Status(), "reason", reason, "suppressed", suppressed)
+		}
 	}
 }
 
-func truncate(s string) string {
-	if len(s) <= maxLoggedTarget {
-		return s
+// errText is err's text, cut like a client's fields: a parse error quotes
+// what the upstream sent.
+func errText(err error) string {
+	if err == nil {
+		return ""
 	}
-	return s[:maxLoggedTarget] + "..."
+	return truncate(err.Error())
 }
 
 // forwardedHeaders are the only client headers passed on to the router.
@@ -264,16 +268,35 @@ func answer(w http.ResponseWriter, status int, proxyStatusMember, message string
 	http.Error(w, message, status)
 }
 
-// modifyResponse caps the upstream's response and adds our Via entry to it.
+// modifyResponse caps the upstream's response, keeps only relayedHeaders of
+// it and adds our Via entry.
 func modifyResponse(maxBytes int64) func(*http.Response) error {
 	limit := capResponse(maxBytes)
 	return func(resp *http.Response) error {
 		if err := limit(resp); err != nil {
 			return err
 		}
+		resp.Header = relayedHeaders(resp.Header)
 		appendVia(resp.Header, resp.ProtoMajor, resp.ProtoMinor)
 		return nil
 	}
+}
+
+// relayedResponseHeaders are the only upstream response headers passed back
+// to the client: what a validator reads (the body, its length and type) and what tells an
+// admin or diagnose who answered (Server, Via). Whatever else an application
+// behind the router sets for the API host (Set-Cookie, redirects, its own
+// Proxy-Status claiming to be ours) stays behind the proxy.
+var relayedResponseHeaders = []string{"Cache-Control", "Content-Length", "Content-Type", "Date", "Retry-After", "Server", viaHeader}
+
+func relayedHeaders(h http.Header) http.Header {
+	out := make(http.Header, len(relayedResponseHeaders)+1)
+	for _, name := range relayedResponseHeaders {
+		if values, ok := h[name]; ok {
+			out[name] = values
+		}
+	}
+	return out
 }
 
 var errResponseTooLarge = errors.New("upstream response too large")

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -68,7 +69,7 @@ func (t *oneShotTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	limit := &io.LimitedReader{R: conn, N: t.maxHeaderBytes}
 	r := upstreamReaders.Get().(*bufio.Reader)
 	r.Reset(limit)
-	resp, err := http.ReadResponse(r, req)
+	resp, err := readFinalResponse(r, req)
 	if err != nil {
 		r.Reset(nil)
 		upstreamReaders.Put(r)
@@ -103,4 +104,35 @@ func (b *oneShotBody) Close() error {
 		upstreamReaders.Put(b.reader)
 	})
 	return err
+}
+
+// maxInterimResponses bounds the 1xx responses skipped before the final one.
+const maxInterimResponses = 4
+
+// errNotFinalStatus is a response that cannot be relayed as the answer to a
+// challenge request: 101 (a switch to a protocol we do not speak), a status
+// outside 100-599, or too many interim responses.
+var errNotFinalStatus = errors.New("upstream status is not a final 200-599 response")
+
+// readFinalResponse reads the upstream's final response, skipping interim
+// 1xx responses (RFC 9110 section 15.2) as a client must: a 103 Early Hints
+// before the 200 must not become the answer, or the key authorization in
+// the 200 is lost.
+func readFinalResponse(r *bufio.Reader, req *http.Request) (*http.Response, error) {
+	for range maxInterimResponses + 1 {
+		resp, err := http.ReadResponse(r, req)
+		if err != nil {
+			return nil, err
+		}
+		switch code := resp.StatusCode; {
+		case code >= 200 && code <= 599:
+			return resp, nil
+		case code >= 100 && code < 200 && code != http.StatusSwitchingProtocols:
+			continue // interim responses have no body
+		default:
+			resp.Body.Close()
+			return nil, fmt.Errorf("%w: %d", errNotFinalStatus, code)
+		}
+	}
+	return nil, fmt.Errorf("%w: more than %d interim responses", errNotFinalStatus, maxInterimResponses)
 }

@@ -53,7 +53,7 @@ func NewServer(handler http.Handler) *http.Server {
 		// Go would answer "OPTIONS *" itself with a 200; the handler
 		// answers it like every other method it does not serve.
 		DisableGeneralOptionsHandler: true,
-		ErrorLog:                     klog.NewStandardLogger("WARNING"),
+		ErrorLog:                     serverErrorLog(),
 	}
 	srv.SetKeepAlivesEnabled(false)
 	// A connection from a limitListener stops being evictable once its
@@ -166,7 +166,11 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 	}
 	if victim != nil {
-		klog.V(4).InfoS("Closed the oldest connection without a request to make room", "client", victim.RemoteAddr(), "maxConnections", l.max)
+		if logger := klog.V(4); logger.Enabled() {
+			if ok, suppressed := evictionLines.take(time.Now()); ok {
+				logger.InfoS("Closed the oldest connection without a request to make room", "client", victim.RemoteAddr(), "maxConnections", l.max, "suppressed", suppressed)
+			}
+		}
 		victim.Close()
 	}
 	l.observer.ConnectionOpened()

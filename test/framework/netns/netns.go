@@ -198,6 +198,9 @@ func (n *Namespace) StartWithEnv(t testing.TB, env []string, name string, args .
 	return p
 }
 
+// Pid is the process's id (`ip netns exec` execs in place).
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Signal sends sig to the process.
 func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
 
