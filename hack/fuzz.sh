@@ -17,7 +17,7 @@ export GOFLAGS=-mod=vendor GOTOOLCHAIN=local
 # package target
 targets=(
   "./pkg/daemon/proxy FuzzClassify"
-  "./pkg/daemon/proxy FuzzHandler"
+  "./pkg/daemon/proxy FuzzParseRequest"
   "./pkg/daemon FuzzParseVIPs"
   "./pkg/daemon FuzzOptions"
 )

@@ -185,7 +185,7 @@ func Run(ctx context.Context, cfg Config) error {
 // connections already redirected, then deletes the table. Until the drain is
 // over the table holds rules.Draining, without which the kernel could stop
 // rewriting the replies of those connections.
-func stopRedirecting(kernel *rules.Kernel, server *http.Server, listenPort uint16) error {
+func stopRedirecting(kernel *rules.Kernel, server *proxy.Server, listenPort uint16) error {
 	var errs []error
 	if err := kernel.Apply(rules.Draining(listenPort)); err != nil {
 		klog.ErrorS(err, "Failed to remove nftables rules", "table", rules.TableName)
@@ -207,7 +207,7 @@ func stopRedirecting(kernel *rules.Kernel, server *http.Server, listenPort uint1
 
 // drain lets in-flight requests finish, up to drainTimeout, then closes what
 // is left.
-func drain(server *http.Server) error {
+func drain(server *proxy.Server) error {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if err := server.Shutdown(ctx); err != nil {

@@ -47,6 +47,12 @@ const (
 	proxyStatusHeader = "Proxy-Status"
 )
 
+// Our Via entries for HTTP/1.0 and 1.1, the only versions served.
+var (
+	viaEntry10 = viaEntry(1, 0)
+	viaEntry11 = viaEntry(1, 1)
+)
+
 // viaEntry is our member of a Via header (RFC 9110 section 7.6.3): the
 // protocol version of the message we received, then our pseudonym.
 func viaEntry(protoMajor, protoMinor int) string {

@@ -1,8 +1,6 @@
 package proxy
 
 import (
-	"log"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,12 +17,16 @@ const (
 	linesPerSecond = 20
 )
 
-// lineBudget allows linesPerSecond lines in each wall-clock second.
+// lineBudget allows linesPerSecond lines in each wall-clock second. What it
+// leaves out is counted in the next line it allows, or, if none comes, in a
+// line of its own at the end of the second.
 type lineBudget struct {
+	kind       string
 	mu         sync.Mutex
 	second     int64
 	used       int
 	suppressed int
+	flushing   bool
 }
 
 // take reports whether a line may be logged now and, when it may, how many
@@ -37,6 +39,10 @@ func (b *lineBudget) take(now time.Time) (ok bool, suppressed int) {
 	}
 	if b.used >= linesPerSecond {
 		b.suppressed++
+		if !b.flushing {
+			b.flushing = true
+			time.AfterFunc(time.Unix(b.second+1, 0).Sub(now), b.flush)
+		}
 		return false, 0
 	}
 	b.used++
@@ -44,9 +50,22 @@ func (b *lineBudget) take(now time.Time) (ok bool, suppressed int) {
 	return true, suppressed
 }
 
+// flush logs how many lines were left out, when no later line has said so.
+func (b *lineBudget) flush() {
+	b.mu.Lock()
+	suppressed := b.suppressed
+	b.suppressed, b.flushing = 0, false
+	b.mu.Unlock()
+	if suppressed > 0 {
+		klog.InfoS("Left out log lines over the rate limit; the metrics count every request", "kind", b.kind, "suppressed", suppressed)
+	}
+}
+
 // Budgets of the lines a client can cause.
 var (
-	forwardLines, rejectLines, evictionLines, serverErrorLines lineBudget
+	forwardLines  = lineBudget{kind: "forward"}
+	rejectLines   = lineBudget{kind: "reject"}
+	evictionLines = lineBudget{kind: "eviction"}
 )
 
 func truncate(s string) string {
@@ -54,19 +73,4 @@ func truncate(s string) string {
 		return s
 	}
 	return s[:maxLoggedField] + "..."
-}
-
-// serverErrorLog is the server's own error log (net/http writes one line per
-// request for some malformed ones), truncated and rate-limited like ours.
-func serverErrorLog() *log.Logger {
-	return log.New(serverErrorWriter{}, "", 0)
-}
-
-type serverErrorWriter struct{}
-
-func (serverErrorWriter) Write(p []byte) (int, error) {
-	if ok, suppressed := serverErrorLines.take(time.Now()); ok {
-		klog.Warningf("HTTP server error: %s (lines left out since the last: %d)", truncate(strings.TrimSpace(string(p))), suppressed)
-	}
-	return len(p), nil
 }

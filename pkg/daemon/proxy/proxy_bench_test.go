@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -61,18 +60,22 @@ func (benchObserver) UpstreamResponded(time.Duration) {}
 func (benchObserver) ConnectionOpened()               {}
 func (benchObserver) ConnectionClosed()               {}
 
-// BenchmarkHandlerReject is the handler's reject path in memory: classify,
-// write the 4xx, account for it. No socket is involved.
+// BenchmarkHandlerReject is the reject path without a socket: parse the
+// request, classify it, build the 404.
 func BenchmarkHandlerReject(b *testing.B) {
-	h := NewHandler(HandlerConfig{IngressVIPs: []netip.Addr{netip.MustParseAddr("192.0.2.200")}, UpstreamPort: UpstreamPort}, benchObserver{})
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	raw := []byte("GET / HTTP/1.1\r\nHost: api.cluster.example.test\r\nUser-Agent: bench\r\nConnection: close\r\n\r\n")
+	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()
 	for b.Loop() {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		if w.Code != http.StatusNotFound {
-			b.Fatalf("status %d", w.Code)
+		req, err := parseRequest(raw)
+		if err != nil {
+			b.Fatal(err)
 		}
+		d := Classify(req.classifierInput())
+		if d.Forward() {
+			b.Fatal("forwarded")
+		}
+		buf = appendEnd(appendStatusLine(buf[:0], d.Reject.Status()), len(d.Reject.Message()))
 	}
 }
 

@@ -1,11 +1,12 @@
 package proxy
 
 import (
+	"bytes"
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -17,17 +18,16 @@ import (
 // hundred bytes, so every limit can be tight; together with the connection
 // cap they bound what a slow or hostile client can hold.
 const (
-	// readHeaderTimeout evicts slowloris clients that trickle headers.
+	// readHeaderTimeout evicts slowloris clients that trickle headers: the
+	// whole head must be in within it, however slowly it comes. No request
+	// has a body, so it bounds reading the request.
 	readHeaderTimeout = 5 * time.Second
-	// readTimeout bounds reading the whole request.
-	readTimeout = 10 * time.Second
-	// writeTimeout must outlast dialling the router and waiting for its
-	// response headers (DefaultDialTimeout + DefaultResponseHeaderTimeout).
+	// writeTimeout bounds the whole exchange from the first byte read; it
+	// must outlast dialling the router, waiting for its response and
+	// reading its body (DefaultDialTimeout + 2 DefaultResponseHeaderTimeout).
 	writeTimeout = 15 * time.Second
-	// idleTimeout only matters if keep-alives are ever enabled again.
-	idleTimeout = 10 * time.Second
-	// maxHeaderBytes answers larger request headers with 431 (Go allows
-	// 4 KiB of slack on top).
+	// maxHeaderBytes is the size of request headers answered with 431
+	// (4 KiB more are allowed for the request line, as net/http does).
 	maxHeaderBytes = 8 << 10
 
 	// DefaultMaxConnections caps concurrent client connections. A slot costs
@@ -39,38 +39,216 @@ const (
 	DefaultMaxConnections = 1024
 )
 
-// NewServer returns the HTTP server for handler with the limits above.
+// Server serves the proxy port: one request per connection, read by
+// parseRequest, answered by the Handler, then the connection is closed.
 // Keep-alives are off: a validator makes one request per connection, and a
 // connection that closes after its response frees its slot at once.
-func NewServer(handler http.Handler) *http.Server {
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		// Go would answer "OPTIONS *" itself with a 200; the handler
-		// answers it like every other method it does not serve.
-		DisableGeneralOptionsHandler: true,
-		ErrorLog:                     serverErrorLog(),
-	}
-	srv.SetKeepAlivesEnabled(false)
-	// A connection from a limitListener stops being evictable once its
-	// request headers are complete, which is when the handler is called.
-	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
-		return context.WithValue(ctx, connKey{}, c)
-	}
-	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, ok := r.Context().Value(connKey{}).(*limitedConn); ok {
-			c.requestStarted()
-		}
-		handler.ServeHTTP(w, r)
-	})
-	return srv
+type Server struct {
+	handler *Handler
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{}
+	closing   bool
+	active    sync.WaitGroup
 }
 
-type connKey struct{}
+// NewServer returns the proxy's server for handler.
+func NewServer(handler *Handler) *Server {
+	return &Server{handler: handler, listeners: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{}}
+}
+
+// Serve accepts connections on ln until it is closed. It returns
+// net.ErrClosed after Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return net.ErrClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	var tempDelay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing || errors.Is(err, net.ErrClosed) {
+				return net.ErrClosed
+			}
+			// Out of descriptors, say: back off as net/http does, rather
+			// than spin or give up the port.
+			tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
+			time.Sleep(tempDelay)
+			continue
+		}
+		tempDelay = 0
+		if !s.track(conn) {
+			conn.Close()
+			return net.ErrClosed
+		}
+		go s.serveConn(conn)
+	}
+}
+
+func (s *Server) track(conn net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[conn] = struct{}{}
+	s.active.Add(1)
+	return true
+}
+
+func (s *Server) untrack(conn net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, conn)
+	s.mu.Unlock()
+	s.active.Done()
+}
+
+// Shutdown stops accepting, closes the connections that have not sent a
+// complete request yet, and waits until the others are answered or ctx is
+// done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeListeners()
+	s.mu.Lock()
+	for conn := range s.conns {
+		if c, ok := conn.(*limitedConn); ok && c.idle() {
+			conn.Close()
+		}
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.active.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting and closes every connection.
+func (s *Server) Close() error {
+	s.closeListeners()
+	s.mu.Lock()
+	for conn := range s.conns {
+		conn.Close()
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	clear(s.listeners)
+}
+
+// heads lends each connection the buffer its request head is read into.
+var heads = sync.Pool{New: func() any { return new([maxHeadBytes]byte) }}
+
+func (s *Server) serveConn(conn net.Conn) {
+	defer s.untrack(conn)
+	buf := heads.Get().(*[maxHeadBytes]byte)
+	defer heads.Put(buf)
+	start := time.Now()
+	conn.SetReadDeadline(start.Add(readHeaderTimeout))
+	head, err := readHead(conn, buf[:])
+	if head == nil && err == nil {
+		conn.Close() // closed or timed out before sending anything
+		return
+	}
+	if c, ok := conn.(*limitedConn); ok {
+		c.requestStarted()
+	}
+	conn.SetDeadline(start.Add(writeTimeout))
+	var req wireRequest
+	if err == nil {
+		req, err = parseRequest(head)
+	}
+	linger := false
+	if err != nil {
+		s.handler.refuse(conn, err)
+		// The rest of a request that was too large, or is never read, may
+		// still be on its way: see closeAfterResponse.
+		linger = true
+	} else {
+		s.handler.serve(conn, &req)
+		linger = req.HasBody
+	}
+	closeAfterResponse(conn, linger)
+}
+
+// readHead reads until the request head is complete, the buffer is full
+// (errHeadTooLarge) or the first line is not HTTP. It returns a nil head
+// and nil error when the client sent nothing before closing or timing out.
+func readHead(conn net.Conn, buf []byte) ([]byte, *requestError) {
+	n, searched, lineChecked := 0, 0, false
+	for {
+		m, err := conn.Read(buf[n:])
+		n += m
+		if !lineChecked {
+			if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+				lineChecked = true
+				line, _, ok := nextLine(buf[:i+1])
+				if !ok {
+					return buf[:n], errMalformedRequest
+				}
+				if _, _, _, err := parseRequestLine(line); err != nil {
+					return buf[:n], err
+				}
+			}
+		}
+		if end := headEnd(buf[:n], searched); end >= 0 {
+			return buf[:end], nil
+		}
+		searched = max(n-2, 0)
+		if n == len(buf) {
+			return buf[:n], errHeadTooLarge
+		}
+		if err != nil {
+			if n == 0 {
+				return nil, nil
+			}
+			// Cut off mid-request: by the read-header timeout (slowloris),
+			// or the client gave up.
+			return buf[:n], errHeadIncomplete
+		}
+	}
+}
+
+// lingerTimeout is how long a connection is read after its response when
+// the client may still be sending: closing a socket with unread data resets
+// the connection, and the reset can destroy the response before the client
+// reads it (net/http waits the same).
+const lingerTimeout = 500 * time.Millisecond
+
+// closeAfterResponse closes conn; with linger it first ends our side and
+// reads what the client still sends, for up to lingerTimeout.
+func closeAfterResponse(conn net.Conn, linger bool) {
+	if linger {
+		if cw, ok := conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+			conn.SetReadDeadline(time.Now().Add(lingerTimeout))
+			var discard [512]byte
+			for {
+				if _, err := conn.Read(discard[:]); err != nil {
+					break
+				}
+			}
+		}
+	}
+	conn.Close()
+}
 
 // ConnObserver is told when connections are accepted and closed (metrics).
 type ConnObserver interface {
@@ -224,6 +402,21 @@ func (c *limitedConn) requestStarted() {
 		c.waiting = nil
 	}
 	c.listener.mu.Unlock()
+}
+
+// idle reports whether the connection has not sent a complete request.
+func (c *limitedConn) idle() bool {
+	c.listener.mu.Lock()
+	defer c.listener.mu.Unlock()
+	return c.waiting != nil
+}
+
+// CloseWrite ends our side of the connection (see closeAfterResponse).
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 func (c *limitedConn) Close() error {

@@ -16,7 +16,7 @@ import (
 type answeredBy string
 
 const (
-	byGo         answeredBy = "Go net/http"
+	byParser     answeredBy = "request parser"
 	byClassifier answeredBy = "classifier"
 	byRouter     answeredBy = "router, via the proxy"
 )
@@ -104,7 +104,7 @@ var hostileRequests = []hostileRequest{
 		category: "Proxy abuse", attack: "WebSocket upgrade on the challenge path",
 		raw:    getChallenge("Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"),
 		status: 400, says: "protocol upgrades are not accepted", by: byClassifier,
-		why: "After a 101 from upstream, httputil.ReverseProxy would splice the connections and pass bytes unfiltered.",
+		why: "A validator never asks for one; the proxy speaks no other protocol, and relays no 101 from the upstream either.",
 	},
 	{
 		category: "Proxy abuse", attack: "h2c upgrade on the challenge path",
@@ -129,19 +129,19 @@ var hostileRequests = []hostileRequest{
 	{
 		category: "Host spoofing", attack: "Two Host headers",
 		raw:    request("GET "+challengePath+" HTTP/1.1", "Host: "+apiHost, "Host: 169.254.169.254"),
-		status: 400, says: "400 Bad Request", by: byGo,
+		status: 400, says: "400 Bad Request", by: byParser,
 		why: "RFC 9112 section 3.2: a request with more than one Host is invalid.",
 	},
 	{
 		category: "Host spoofing", attack: "Host with userinfo",
 		raw:    request("GET "+challengePath+" HTTP/1.1", "Host: user@169.254.169.254"),
-		status: 400, says: "malformed Host header", by: byGo,
+		status: 400, says: "malformed Host header", by: byParser,
 		why: "Not a valid Host value.",
 	},
 	{
 		category: "Host spoofing", attack: "HTTP/1.1 without Host",
 		raw:    request("GET " + challengePath + " HTTP/1.1"),
-		status: 400, says: "missing required Host header", by: byGo,
+		status: 400, says: "missing required Host header", by: byParser,
 		why: "RFC 9112 section 3.2: Host is required in HTTP/1.1.",
 	},
 	{
@@ -174,7 +174,7 @@ var hostileRequests = []hostileRequest{
 		category: "Methods", attack: "OPTIONS *",
 		raw:    request("OPTIONS * HTTP/1.1", "Host: "+apiHost),
 		status: 405, says: "only GET and HEAD are served here", by: byClassifier,
-		why: "Go's server would answer it itself with 200; the proxy turns that off.",
+		why: "Only GET and HEAD are served; nothing answers OPTIONS itself.",
 	},
 	{
 		category: "Methods", attack: "Lower-case method",
@@ -253,7 +253,7 @@ var hostileRequests = []hostileRequest{
 	{
 		category: "Paths", attack: "NUL byte in the request target",
 		raw:    getTarget(challengePath + "\x00"),
-		status: 400, says: "400 Bad Request", by: byGo,
+		status: 400, says: "400 Bad Request", by: byParser,
 		why: "Control characters make the request line invalid.",
 	},
 	{
@@ -265,46 +265,46 @@ var hostileRequests = []hostileRequest{
 	{
 		category: "Paths", attack: "Over-long request target (20 KiB)",
 		raw:    getTarget("/.well-known/acme-challenge/" + strings.Repeat("A", 20<<10)),
-		status: 431, says: "431 Request Header Fields Too Large", by: byGo,
-		why: "The request line counts against the 8 KiB header limit (Go adds 4 KiB of slack).",
+		status: 431, says: "431 Request Header Fields Too Large", by: byParser,
+		why: "The request line and headers together are capped at 12 KiB (net/http's 8 KiB header limit plus its 4 KiB of slack).",
 	},
 
 	// Headers.
 	{
 		category: "Headers", attack: "One 20 KiB header",
 		raw:    getChallenge("X-Pad: " + strings.Repeat("a", 20<<10)),
-		status: 431, says: "431 Request Header Fields Too Large", by: byGo,
-		why: "Header bytes are capped at 8 KiB (+4 KiB slack).",
+		status: 431, says: "431 Request Header Fields Too Large", by: byParser,
+		why: "Header bytes are capped at 12 KiB with the request line.",
 	},
 	{
 		category: "Headers", attack: "3000 small headers",
 		raw:    getChallenge(strings.Repeat("X-A: b"+crlf, 2999) + "X-A: b"),
-		status: 431, says: "431 Request Header Fields Too Large", by: byGo,
+		status: 431, says: "431 Request Header Fields Too Large", by: byParser,
 		why: "The same cap bounds the number of headers.",
 	},
 	{
 		category: "Headers", attack: "Space in a header name",
 		raw:    getChallenge("X Evil: 1"),
-		status: 400, says: "invalid header name", by: byGo,
+		status: 400, says: "invalid header name", by: byParser,
 		why: "Not a token (RFC 9110 section 5.1).",
 	},
 	{
 		category: "Headers", attack: "Bare CR inside a header value",
 		raw:    getChallenge("X-A: b\rInjected: 1"),
-		status: 400, says: "400 Bad Request", by: byGo,
+		status: 400, says: "400 Bad Request", by: byParser,
 		why: "CR is not allowed in a field value (RFC 9110 section 5.5).",
 	},
 	{
 		category: "Headers", attack: "Obsolete line folding",
 		raw:    getChallenge("User-Agent: validator", " folded: into the user agent"),
 		status: 200, says: keyAuth, by: byRouter, forwarded: true,
-		why: "Go unfolds the value; the router gets a request that Go wrote afresh, never the client's bytes.",
+		why: "The parser unfolds the value as net/http does (and refuses folding in a field it reads, like Host); the router gets a request the proxy wrote afresh, never the client's bytes.",
 	},
 	{
 		category: "Headers", attack: "Bare LF line endings",
 		raw:    "GET " + challengePath + " HTTP/1.1\nHost: " + apiHost + "\n\n",
 		status: 200, says: keyAuth, by: byRouter, forwarded: true,
-		why: "Go accepts bare LF; the router still gets a request that Go wrote afresh with CRLF.",
+		why: "Bare LF is accepted, as net/http does; the router still gets a request written afresh with CRLF.",
 	},
 
 	// Request smuggling.
@@ -312,12 +312,12 @@ var hostileRequests = []hostileRequest{
 		category: "Smuggling", attack: "Content-Length and Transfer-Encoding together (CL.TE)",
 		raw:    getChallenge("Content-Length: 5", "Transfer-Encoding: chunked") + "0\r\n\r\n",
 		status: 400, says: "an ACME challenge request has no body", by: byClassifier,
-		why: "Go lets chunked win and drops Content-Length (RFC 9112 section 6.1); a request with a body is refused.",
+		why: "Any chunked Transfer-Encoding, or a Content-Length over 0, is a body (RFC 9112 section 6.1), and a request with a body is refused.",
 	},
 	{
 		category: "Smuggling", attack: "Two different Content-Length headers",
 		raw:    getChallenge("Content-Length: 0", "Content-Length: 44"),
-		status: 400, says: "400 Bad Request", by: byGo,
+		status: 400, says: "400 Bad Request", by: byParser,
 		why: "RFC 9112 section 6.3: differing lengths make the message invalid.",
 	},
 	{
@@ -329,7 +329,7 @@ var hostileRequests = []hostileRequest{
 	{
 		category: "Smuggling", attack: "Negative Content-Length",
 		raw:    getChallenge("Content-Length: -1"),
-		status: 400, says: "400 Bad Request", by: byGo,
+		status: 400, says: "400 Bad Request", by: byParser,
 		why: "Not a valid length.",
 	},
 	{
@@ -341,13 +341,13 @@ var hostileRequests = []hostileRequest{
 	{
 		category: "Smuggling", attack: "Unknown transfer coding",
 		raw:    getChallenge("Transfer-Encoding: xchunked"),
-		status: 501, says: "Unsupported transfer encoding", by: byGo,
+		status: 501, says: "Unsupported transfer encoding", by: byParser,
 		why: "RFC 9112 section 6.1: an unknown coding gets 501.",
 	},
 	{
 		category: "Smuggling", attack: "Space before the colon of Transfer-Encoding",
 		raw:    getChallenge("Transfer-Encoding : chunked"),
-		status: 400, says: "invalid header name", by: byGo,
+		status: 400, says: "invalid header name", by: byParser,
 		why: "RFC 9112 section 5.1: whitespace before the colon must be rejected.",
 	},
 	{
@@ -367,7 +367,7 @@ var hostileRequests = []hostileRequest{
 	{
 		category: "Protocols", attack: "HTTP/0.9 simple request",
 		raw:    "GET " + challengePath + crlf,
-		status: 400, says: "400 Bad Request", by: byGo,
+		status: 400, says: "400 Bad Request", by: byParser,
 		why: "HTTP/0.9 is not served; a request line needs a version.",
 	},
 	{
@@ -379,25 +379,25 @@ var hostileRequests = []hostileRequest{
 	{
 		category: "Protocols", attack: "HTTP/2.0 in an HTTP/1 request line",
 		raw:    request("GET "+challengePath+" HTTP/2.0", "Host: "+apiHost),
-		status: 505, says: "unsupported protocol version", by: byGo,
+		status: 505, says: "unsupported protocol version", by: byParser,
 		why: "Only HTTP/1.x is served on this port.",
 	},
 	{
 		category: "Protocols", attack: "TLS ClientHello (HTTPS to port 80)",
 		raw:    tlsClientHello,
-		status: 400, says: "400 Bad Request", by: byGo,
+		status: 400, says: "400 Bad Request", by: byParser,
 		why: "Not HTTP.",
 	},
 	{
 		category: "Protocols", attack: "Binary garbage",
 		raw:    "\x00\x01\x02\x03\xfe\xff\x80\x7f\r\n\r\n",
-		status: 400, says: "400 Bad Request", by: byGo,
+		status: 400, says: "400 Bad Request", by: byParser,
 		why: "Not HTTP.",
 	},
 	{
 		category: "Protocols", attack: "Slowloris: 16 connections trickling header bytes, never finishing",
 		raw:     request("GET "+challengePath+" HTTP/1.1", "Host: "+apiHost, "X-Slow: "+strings.Repeat("a", 64)),
-		trickle: true, status: 400, says: "400 Bad Request", by: byGo,
+		trickle: true, status: 400, says: "400 Bad Request", by: byParser,
 		why: "The read-header timeout (5s from the first byte, however slowly they come) ends each with a 400 and a close; a challenge sent meanwhile is served (checked).",
 	},
 }

@@ -163,12 +163,11 @@ func checkExchange(t *testing.T, ex exchange, hr hostileRequest) {
 }
 
 // expectedMarks are the Via and Proxy-Status of an answer by each layer.
-// The proxy marks every response it produces or forwards; what Go's server
-// refuses before the handler runs carries neither, so it cannot be told
-// apart from any other Go server's 400 (diagnose never relies on those).
+// The proxy marks every response it produces or forwards, the parser's
+// refusals included.
 func expectedMarks(by answeredBy) (via, proxyStatus string) {
 	switch by {
-	case byClassifier:
+	case byClassifier, byParser:
 		return "1.1 http01-challenge-proxy", "http01-challenge-proxy; error=http_request_denied"
 	case byRouter:
 		return "1.1 http01-challenge-proxy", ""
