@@ -281,8 +281,13 @@ snapshot "${WORK}/tree-ours"
 (cd "${WORK}/tree-ours" && go build -o "${WORK}/bin/loadgen" ./hack/bench/loadgen)
 LOADGEN="${WORK}/bin/loadgen"
 declare -A BINARY=()
+# The daemon's own binary (what the DaemonSet runs), or, in a tree from
+# before it existed, the operator binary's daemon subcommand.
+daemon_main() { # daemon_main TREE
+  if [[ -d "$1/cmd/http01-challenge-proxy-daemon" ]]; then echo ./cmd/http01-challenge-proxy-daemon; else echo ./cmd/cluster-http01-challenge-proxy-operator; fi
+}
 if [[ -z "${DAEMON_BINARY}" ]]; then
-  (cd "${WORK}/tree-ours" && go build -trimpath -o "${WORK}/bin/ours" ./cmd/cluster-http01-challenge-proxy-operator)
+  (cd "${WORK}/tree-ours" && go build -trimpath -o "${WORK}/bin/ours" "$(daemon_main "${WORK}/tree-ours")")
   DAEMON_BINARY="${WORK}/bin/ours"
 fi
 BINARY[ours]="${DAEMON_BINARY}"
@@ -294,7 +299,7 @@ for name in "${DAEMONS[@]:1}"; do
   fi
   tree="${WORK}/tree-${name}"
   snapshot "${tree}"
-  main=./cmd/cluster-http01-challenge-proxy-operator
+  main=$(daemon_main "${tree}")
   IFS=, read -ra items <<<"${spec}"
   for item in "${items[@]}"; do
     if [[ "${item}" == --* || "${item}" =~ ^[A-Z_]+= ]]; then
@@ -416,7 +421,11 @@ PIDS+=("${ROUTER_PID}")
 # --- The daemons: ours and the candidates ----------------------------------------------------------
 declare -A PID_OF=()
 for name in "${DAEMONS[@]}"; do
-  args=(daemon "--api-vips=${API_VIP[${name}]}" "--ingress-vips=${INGRESS_VIP}" "--listen-port=${LISTEN_PORT}" "${EXTRA_DAEMON_ARGS[@]}")
+  # The daemon's own binary takes its flags directly; the operator binary
+  # and hack/bench/daemononly take them after "daemon".
+  args=()
+  "${BINARY[${name}]}" --help 2>&1 | grep -q -- --api-vips || args=(daemon)
+  args+=("--api-vips=${API_VIP[${name}]}" "--ingress-vips=${INGRESS_VIP}" "--listen-port=${LISTEN_PORT}" "${EXTRA_DAEMON_ARGS[@]}")
   environment=(GOMAXPROCS="${PROXY_NCPU}")
   if [[ "${name}" != ours ]]; then
     IFS=, read -ra items <<<"${CANDIDATE_SPEC[${name}]}"
