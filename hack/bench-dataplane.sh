@@ -59,11 +59,9 @@ Usage: hack/bench-dataplane.sh [options]   (as root)
   --flood-trickle DUR   one more header byte per slow connection this often (default 2s; 0 = never)
   --daemon-arg ARG      one more argument for every daemon (e.g. --max-connections=1024); repeatable
   --candidate NAME=SPEC one more daemon contender, measured like ours; SPEC is a comma-separated list
-                        of a binary, or patch files (applied to a copy of the source) and/or
-                        "daemon-only" (build hack/bench/daemononly, the daemon without the operator
-                        linked in), and any daemon arguments (--max-connections=1024) and
-                        environment variables (GOGC=400); repeatable
-  --fix                 shorthand for --candidate small=daemon-only (docs/performance.md, "Idle RSS")
+                        of a binary, or patch files (applied to a copy of the source), and any
+                        daemon arguments (--max-connections=1024) and environment variables
+                        (GOGC=400); repeatable
   --no-throughput       skip the req/s comparison
   --no-flood            skip the flood
   --no-syscalls         skip counting each filter's system calls per request (strace -c, c = 16)
@@ -111,12 +109,6 @@ while (($#)); do
     --flood-trickle) FLOOD_TRICKLE="$2"; shift ;;
     --daemon-arg) EXTRA_DAEMON_ARGS+=("$2"); shift ;;
     --candidate) CANDIDATES+=("$2"); shift ;;
-    --fix)
-      # docs/performance.md, "Idle RSS": the daemon built without the
-      # operator, the one fix that has not landed (the project ships one
-      # binary).
-      CANDIDATES+=("small=daemon-only")
-      ;;
     --no-throughput) THROUGHPUT=0 ;;
     --no-flood) FLOOD=0 ;;
     --no-syscalls) SYSCALLS=0 ;;
@@ -304,15 +296,13 @@ for name in "${DAEMONS[@]:1}"; do
   for item in "${items[@]}"; do
     if [[ "${item}" == --* || "${item}" =~ ^[A-Z_]+= ]]; then
       continue # a daemon argument or environment variable, below
-    elif [[ "${item}" == daemon-only ]]; then
-      main=./hack/bench/daemononly
     elif [[ -f "${item}" ]]; then
       patch -d "${tree}" -p1 -s --no-backup-if-mismatch <"${item}" || {
         echo "bench-dataplane: ${item} does not apply to ${SOURCE}" >&2
         exit 1
       }
     else
-      echo "bench-dataplane: candidate ${name}: ${item} is neither a patch file nor daemon-only" >&2
+      echo "bench-dataplane: candidate ${name}: ${item} is not a patch file" >&2
       exit 2
     fi
   done
@@ -422,7 +412,7 @@ PIDS+=("${ROUTER_PID}")
 declare -A PID_OF=()
 for name in "${DAEMONS[@]}"; do
   # The daemon's own binary takes its flags directly; the operator binary
-  # and hack/bench/daemononly take them after "daemon".
+  # of a tree from before it takes them after "daemon".
   args=()
   "${BINARY[${name}]}" --help 2>&1 | grep -q -- --api-vips || args=(daemon)
   args+=("--api-vips=${API_VIP[${name}]}" "--ingress-vips=${INGRESS_VIP}" "--listen-port=${LISTEN_PORT}" "${EXTRA_DAEMON_ARGS[@]}")

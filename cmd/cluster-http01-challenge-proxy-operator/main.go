@@ -1,7 +1,7 @@
-// Command cluster-http01-challenge-proxy-operator is the one binary of the
-// HTTP-01 challenge proxy: the operator Deployment runs its "operator"
-// subcommand, and the DaemonSet the operator deploys runs its "daemon"
-// subcommand from the same image. Admins run its "diagnose" subcommand.
+// Command cluster-http01-challenge-proxy-operator is the operator's binary:
+// the operator Deployment runs its "operator" subcommand, and admins run its
+// "diagnose" subcommand. The DaemonSet the operator deploys runs the daemon's
+// own binary from the same image (cmd/http01-challenge-proxy-daemon).
 package main
 
 import (
@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/component-base/cli"
 
-	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/diagnose"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/version"
@@ -30,14 +29,13 @@ func newRootCommand() *cobra.Command {
 		// a Deployment with a wrong command does not look healthy.
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_ = cmd.Help()
-			return errors.New("a subcommand is required: operator, daemon or diagnose")
+			return errors.New("a subcommand is required: operator or diagnose")
 		},
 		Version: version.Get().GitVersion,
 	}
 	// controllercmd handles SIGTERM itself and cancels this context's
 	// children; the root context only needs to outlive the command.
 	cmd.AddCommand(operator.NewOperatorCommand(context.Background()))
-	cmd.AddCommand(daemon.NewDaemonCommand())
 	cmd.AddCommand(diagnose.NewDiagnoseCommand())
 	return cmd
 }

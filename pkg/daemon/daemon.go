@@ -39,11 +39,17 @@ const (
 	auxReadHeaderTimeout = 5 * time.Second
 )
 
-// NewDaemonCommand returns the `daemon` subcommand.
+// BinaryName is the daemon's own binary, which the DaemonSet runs. It is
+// apart from the operator's so that it links none of the operator's
+// packages (client-go, library-go): their package inits alone cost the
+// daemon tens of MiB of memory on every node.
+const BinaryName = "http01-challenge-proxy-daemon"
+
+// NewDaemonCommand returns the daemon's root command.
 func NewDaemonCommand() *cobra.Command {
 	options := NewOptions()
 	cmd := &cobra.Command{
-		Use:   "daemon",
+		Use:   BinaryName,
 		Short: "Redirect API_VIP:80 to a local proxy that forwards ACME HTTP-01 challenges to the ingress VIP",
 		Long: `Runs on every control-plane node (host network, NET_ADMIN). It redirects TCP
 to each API VIP on port 80 to --listen-port with nftables, and serves a reverse

@@ -13,7 +13,7 @@ import (
 
 func TestDaemonCommandFlags(t *testing.T) {
 	cmd := NewDaemonCommand()
-	if cmd.Use != "daemon" {
+	if cmd.Use != BinaryName {
 		t.Errorf("Use = %q", cmd.Use)
 	}
 	expectDefaults := map[string]string{

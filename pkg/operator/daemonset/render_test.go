@@ -113,7 +113,7 @@ func TestRenderArgs(t *testing.T) {
 			if diff := cmp.Diff(tt.want, c.Args); diff != "" {
 				t.Errorf("args (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff([]string{"cluster-http01-challenge-proxy-operator", "daemon"}, c.Command); diff != "" {
+			if diff := cmp.Diff([]string{"http01-challenge-proxy-daemon"}, c.Command); diff != "" {
 				t.Errorf("command (-want +got):\n%s", diff)
 			}
 		})

@@ -90,6 +90,17 @@ func BinaryUnderTest(t testing.TB) string {
 	return path
 }
 
+// DaemonBinaryUnderTest returns the daemon's own binary, which the DaemonSet
+// runs: the file beside BinaryUnderTest's, where `make build` puts both.
+func DaemonBinaryUnderTest(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(filepath.Dir(BinaryUnderTest(t)), "http01-challenge-proxy-daemon")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%v (run make build)", err)
+	}
+	return path
+}
+
 // ToolsBinDir returns the directory holding the tool binaries: $TOOLS_BIN if
 // set, else <repo>/_output/tools/bin.
 func ToolsBinDir() (string, error) {

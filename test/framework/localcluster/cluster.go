@@ -39,6 +39,9 @@ const (
 	// OperatorBinary is the binary `make build` produces; the operator's
 	// image is built from it.
 	OperatorBinary = "cluster-http01-challenge-proxy-operator"
+	// DaemonBinary is the daemon's own binary, which the DaemonSet runs,
+	// from the same image.
+	DaemonBinary = "http01-challenge-proxy-daemon"
 	// operatorDeployment is the operator's Deployment in manifests/.
 	operatorDeployment = "http01-challenge-proxy-operator"
 )
@@ -437,8 +440,10 @@ func lookupTools(repoRoot string) (map[string]string, error) {
 	if _, err := apiserver.OpenShiftCRDFiles(); err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(repoRoot, "_output", "bin", OperatorBinary)); err != nil {
-		return nil, fmt.Errorf("the operator binary is missing (%v); build it with: make build", err)
+	for _, binary := range []string{OperatorBinary, DaemonBinary} {
+		if _, err := os.Stat(filepath.Join(repoRoot, "_output", "bin", binary)); err != nil {
+			return nil, fmt.Errorf("the binary %s is missing (%v); build it with: make build", binary, err)
+		}
 	}
 	for _, cmd := range []string{"ip", "nft", "setpriv"} {
 		if _, err := exec.LookPath(cmd); err != nil {

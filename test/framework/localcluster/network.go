@@ -247,7 +247,7 @@ func NamespacePIDs(netns string) ([]int, error) {
 }
 
 // DaemonPIDs returns the pids of the proxy daemons running in netns: the
-// processes of the operator binary's daemon subcommand. Other processes may
+// processes of the daemon's binary. Other processes may
 // show up in `ip netns pids` without running there: a Go program whose main
 // thread once entered the namespace (netns.Namespace.Do locks a thread that
 // the runtime cannot end if it is the main one) is listed too.
@@ -263,7 +263,7 @@ func DaemonPIDs(netns string) ([]int, error) {
 			continue // exited meanwhile
 		}
 		argv := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
-		if len(argv) > 1 && filepath.Base(argv[0]) == OperatorBinary && argv[1] == "daemon" {
+		if filepath.Base(argv[0]) == DaemonBinary {
 			daemons = append(daemons, pid)
 		}
 	}

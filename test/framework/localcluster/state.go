@@ -27,7 +27,7 @@ type State struct {
 	// ReleaseVersion is the ClusterVersion's version, which the release
 	// tooling writes into the manifests' RELEASE_VERSION.
 	ReleaseVersion string `json:"releaseVersion"`
-	// OperandImage is the operator's image, which also runs the daemon;
+	// OperandImage is the operator's image, which also ships the daemon's binary;
 	// it maps to the binaries of _output/bin.
 	OperandImage string `json:"operandImage"`
 	// Images maps images to the local directories of their binaries.

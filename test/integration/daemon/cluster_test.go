@@ -81,7 +81,7 @@ func newClusterWithRouter(t *testing.T, router http.HandlerFunc) *cluster {
 	t.Helper()
 	netns.RequireRoot(t)
 	netns.RequireCommands(t, "ip", "nft")
-	c := &cluster{binary: apiserver.BinaryUnderTest(t)}
+	c := &cluster{binary: apiserver.DaemonBinaryUnderTest(t)}
 	c.sw = netns.NewSwitch(t)
 	c.node, c.router, c.client = netns.New(t, "node"), netns.New(t, "router"), netns.New(t, "client")
 	c.sw.Attach(t, c.node, "eth0", nodeAddrs...)
@@ -89,7 +89,6 @@ func newClusterWithRouter(t *testing.T, router http.HandlerFunc) *cluster {
 	c.sw.Attach(t, c.client, "eth0", clientAddrs...)
 	c.routerLog = serveRouter(t, c.router, router)
 	c.defaultDaemonArguments = []string{
-		"daemon",
 		"--api-vips=" + apiVIP4.String() + "," + apiVIP6.String(),
 		"--ingress-vips=" + ingressVIP4.String() + "," + ingressVIP6.String(),
 		noPathProbe,

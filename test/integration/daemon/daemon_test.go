@@ -241,7 +241,7 @@ func TestShutdownRemovesRulesThenDrains(t *testing.T) {
 		time.Sleep(time.Second)
 		fmt.Fprint(w, keyAuth)
 	}))
-	p := c.startDaemonWith(t, "daemon", "--api-vips="+apiVIP4.String(), "--ingress-vips="+slowIngressVIP.String(), noPathProbe, "-v=4")
+	p := c.startDaemonWith(t, "--api-vips="+apiVIP4.String(), "--ingress-vips="+slowIngressVIP.String(), noPathProbe, "-v=4")
 
 	inFlight := make(chan string, 1)
 	go func() {
@@ -363,16 +363,16 @@ func TestSecondDaemonDoesNotTouchTheRules(t *testing.T) {
 }
 
 func TestBadFlagsExitNonZero(t *testing.T) {
-	binary := apiserver.BinaryUnderTest(t)
+	binary := apiserver.DaemonBinaryUnderTest(t)
 	for _, tc := range []struct {
 		args   []string
 		expect string
 	}{
-		{[]string{"daemon"}, "--api-vips: at least one address is required"},
-		{[]string{"daemon", "--api-vips=192.0.2.100", "--ingress-vips=192.0.2.100"}, "192.0.2.100 is also an API VIP"},
-		{[]string{"daemon", "--api-vips=not-an-ip", "--ingress-vips=192.0.2.200"}, "is not an IP address"},
-		{[]string{"daemon", "--listen-port=eighty"}, `invalid argument "eighty"`},
-		{[]string{"daemon", "--no-such-flag"}, "unknown flag: --no-such-flag"},
+		{nil, "--api-vips: at least one address is required"},
+		{[]string{"--api-vips=192.0.2.100", "--ingress-vips=192.0.2.100"}, "192.0.2.100 is also an API VIP"},
+		{[]string{"--api-vips=not-an-ip", "--ingress-vips=192.0.2.200"}, "is not an IP address"},
+		{[]string{"--listen-port=eighty"}, `invalid argument "eighty"`},
+		{[]string{"--no-such-flag"}, "unknown flag: --no-such-flag"},
 	} {
 		out, err := exec.Command(binary, tc.args...).CombinedOutput()
 		exitErr, ok := err.(*exec.ExitError)

@@ -29,7 +29,7 @@ func TestUpstreamFaults(t *testing.T) {
 	c := newCluster(t)
 	c.router.IP(t, "address", "add", faultIngressVIP.String()+"/24", "dev", "eth0")
 	router := startFaultRouter(t, c.router)
-	c.startDaemonWith(t, "daemon", "--api-vips="+apiVIP4.String(), "--ingress-vips="+faultIngressVIP.String(), noPathProbe, "-v=4")
+	c.startDaemonWith(t, "--api-vips="+apiVIP4.String(), "--ingress-vips="+faultIngressVIP.String(), noPathProbe, "-v=4")
 	// The node always knows the router's MAC address, as it does after any
 	// recent exchange: with the address gone, the outcome must not depend
 	// on when the neighbour cache gives up on it (then the kernel answers

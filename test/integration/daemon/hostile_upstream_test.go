@@ -98,7 +98,7 @@ func TestHostileUpstreamResponses(t *testing.T) {
 	c := newCluster(t)
 	c.router.IP(t, "address", "add", hostileIngressVIP.String()+"/24", "dev", "eth0")
 	upstream := startScriptedUpstream(t, c.router, netip.AddrPortFrom(hostileIngressVIP, 80))
-	daemon := c.startDaemonWith(t, "daemon", "--api-vips="+apiVIP4.String(), "--ingress-vips="+hostileIngressVIP.String(), noPathProbe, "-v=2")
+	daemon := c.startDaemonWith(t, "--api-vips="+apiVIP4.String(), "--ingress-vips="+hostileIngressVIP.String(), noPathProbe, "-v=2")
 	target := netip.AddrPortFrom(apiVIP4, 80)
 
 	// Warm up (the first forward starts goroutines and lazily opened

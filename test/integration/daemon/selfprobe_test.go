@@ -72,7 +72,7 @@ func TestPathProbeFollowsTheRouter(t *testing.T) {
 	c := newCluster(t)
 	c.router.IP(t, "address", "add", faultIngressVIP.String()+"/24", "dev", "eth0")
 	router := startFaultRouter(t, c.router)
-	p := c.startDaemonWith(t, "daemon", "--api-vips="+apiVIP4.String(), "--ingress-vips="+faultIngressVIP.String(), fastPathProbe, "-v=2")
+	p := c.startDaemonWith(t, "--api-vips="+apiVIP4.String(), "--ingress-vips="+faultIngressVIP.String(), fastPathProbe, "-v=2")
 
 	eventually(t, pathProbeWithinDeadline, "path OK", metricIs(c.node, pathOK(apiVIP4), "1"))
 	if got := metric(t, c.node, `http01_challenge_proxy_path_probe_duration_seconds{api_vip="`+apiVIP4.String()+`"}`); got == "" {
@@ -133,7 +133,7 @@ func TestPathProbeFromANodeWithoutTheVIP(t *testing.T) {
 	node2 := netns.New(t, "node2")
 	c.sw.Attach(t, node2, "eth0", netns.Prefixes("192.0.2.12/24", "2001:db8::12/64")...)
 	before := c.routerLog.count()
-	node2.Start(t, c.binary, "daemon", "--api-vips="+apiVIP4.String(), "--ingress-vips="+ingressVIP4.String(), fastPathProbe, "-v=2")
+	node2.Start(t, c.binary, "--api-vips="+apiVIP4.String(), "--ingress-vips="+ingressVIP4.String(), fastPathProbe, "-v=2")
 
 	eventually(t, pathProbeWithinDeadline, "path OK from the second node", metricIs(node2, pathOK(apiVIP4), "1"))
 	if c.routerLog.count() == before {

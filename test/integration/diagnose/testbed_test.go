@@ -131,7 +131,7 @@ func (tb *testbed) stopRouter() { tb.routerServer.Close() }
 // startDaemon runs the real daemon on the node and waits until it is ready.
 func (tb *testbed) startDaemon(t *testing.T) {
 	t.Helper()
-	p := tb.node.Start(t, tb.binary, "daemon",
+	p := tb.node.Start(t, apiserver.DaemonBinaryUnderTest(t),
 		"--api-vips="+apiVIP4.String()+","+apiVIP6.String(),
 		"--ingress-vips="+ingressVIP4.String()+","+ingressVIP6.String(),
 		"-v=2")

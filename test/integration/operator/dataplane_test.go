@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,8 +68,9 @@ func startDataPlane(t *testing.T, ds *appsv1.DaemonSet) *dataPlane {
 
 	container := ds.Spec.Template.Spec.Containers[0]
 	args := append(append([]string{}, container.Command[1:]...), container.Args...)
-	t.Logf("starting the daemon as the DaemonSet runs it: %v", args)
-	dp.daemon = dp.node.Start(t, apiserver.BinaryUnderTest(t), args...)
+	t.Logf("starting the daemon as the DaemonSet runs it: %v %v", container.Command[0], args)
+	binary := filepath.Join(filepath.Dir(apiserver.DaemonBinaryUnderTest(t)), container.Command[0])
+	dp.daemon = dp.node.Start(t, binary, args...)
 	dp.waitReady(t)
 	return dp
 }
