@@ -82,6 +82,12 @@ func Decide(infra *configv1.Infrastructure, cfg *configv1alpha1.HTTP01ChallengeP
 			"The control plane is hosted outside this cluster (Infrastructure status.controlPlaneTopology is External), so the API VIP is on no node of this cluster. Serve the API hostname's ACME challenges where the control plane is hosted.")
 	}
 
+	// A cluster installed before 4.2 may carry only status.platform, and
+	// then there is no platformStatus to hold the VIPs.
+	if infra.Status.PlatformStatus == nil {
+		return disabled(ReasonMissingVIPs,
+			"Infrastructure status.platform is BareMetal but status.platformStatus is missing (the shape of clusters installed before 4.2), so the API and ingress VIPs are unknown. The proxy needs status.platformStatus.baremetal.apiServerInternalIPs and ingressIPs; check the Infrastructure resource named cluster.")
+	}
 	baremetal := infra.Status.PlatformStatus.BareMetal
 	if baremetal == nil {
 		return disabled(ReasonMissingVIPs,

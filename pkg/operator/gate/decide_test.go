@@ -238,6 +238,17 @@ func TestDecide(t *testing.T) {
 			wantMessage: []string{"empty"},
 		},
 		{
+			// Clusters installed before 4.2 carry only status.platform.
+			// This once dereferenced the nil platformStatus and panicked.
+			name: "bare metal only in the deprecated status.platform: VIPs unknown, not a crash",
+			infra: &configv1.Infrastructure{Status: configv1.InfrastructureStatus{
+				Platform: configv1.BareMetalPlatformType,
+			}},
+			cfg:         enabledByDefault,
+			wantReason:  ReasonMissingVIPs,
+			wantMessage: []string{"status.platform is BareMetal", "status.platformStatus is missing", "VIPs are unknown"},
+		},
+		{
 			name:        "no API VIPs",
 			infra:       bareMetal(withVIPs(nil, []string{"192.0.2.10"})),
 			cfg:         enabledByDefault,
