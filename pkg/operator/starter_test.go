@@ -2,7 +2,14 @@ package operator
 
 import (
 	"testing"
+	"time"
 
+	configv1 "github.com/openshift/api/config/v1"
+	operatorv1 "github.com/openshift/api/operator/v1"
+	"github.com/openshift/library-go/pkg/operator/status"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/daemonset"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
 )
 
@@ -27,6 +34,32 @@ func TestSettingsFromEnv(t *testing.T) {
 			}
 			if err == nil && (got.OperandImage != tt.image || got.ReleaseVersion != tt.release) {
 				t.Errorf("SettingsFromEnv() = %+v", got)
+			}
+		})
+	}
+}
+
+// TestDegradedInertia runs the operator's inertia through library-go's own
+// union of conditions, as the ClusterOperator status controller does.
+func TestDegradedInertia(t *testing.T) {
+	since := func(d time.Duration) metav1.Time { return metav1.NewTime(time.Now().Add(-d)) }
+	tests := []struct {
+		name      string
+		condition string
+		since     time.Duration
+		want      configv1.ConditionStatus
+	}{
+		{"a proxy down for a reboot does not degrade", daemonset.ConditionDegraded, 10 * time.Minute, configv1.ConditionFalse},
+		{"a proxy down for longer than a reboot degrades", daemonset.ConditionDegraded, daemonset.DegradedInertia + time.Minute, configv1.ConditionTrue},
+		{"a failing sync degrades after library-go's two minutes", daemonset.ControllerName + "Degraded", 3 * time.Minute, configv1.ConditionTrue},
+		{"a failing sync is given two minutes", daemonset.ControllerName + "Degraded", time.Minute, configv1.ConditionFalse},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := status.UnionClusterCondition(configv1.OperatorDegraded, operatorv1.ConditionFalse, degradedInertia(),
+				operatorv1.OperatorCondition{Type: tt.condition, Status: operatorv1.ConditionTrue, Reason: "Test", LastTransitionTime: since(tt.since)})
+			if got.Status != tt.want {
+				t.Errorf("ClusterOperator Degraded = %s (%s), want %s", got.Status, got.Reason, tt.want)
 			}
 		})
 	}

@@ -90,7 +90,7 @@ func readiness(decision gate.Decision, ds *appsv1.DaemonSet) (reason, message st
 	s := ds.Status
 	counts := fmt.Sprintf("%d/%d control-plane nodes ready", s.NumberReady, s.DesiredNumberScheduled)
 	switch {
-	case s.ObservedGeneration < ds.Generation || s.UpdatedNumberScheduled < s.DesiredNumberScheduled:
+	case !daemonset.RolledOut(ds):
 		return ReasonRollingOut, fmt.Sprintf("%s; rolling out the current configuration (%d/%d nodes updated).", counts, s.UpdatedNumberScheduled, s.DesiredNumberScheduled)
 	case s.DesiredNumberScheduled == 0:
 		return ReasonNoControlPlaneNodes, fmt.Sprintf("No node has the node-role.kubernetes.io/master label, so DaemonSet %s runs the proxy nowhere. Check the control-plane nodes' labels.", daemonSetRef)

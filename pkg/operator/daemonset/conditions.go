@@ -26,12 +26,13 @@ const (
 
 // Reasons of the DaemonSet* conditions.
 const (
-	ReasonAsExpected      = "AsExpected"
-	ReasonDisabled        = "Disabled"
-	ReasonRemoved         = "Removed"
-	ReasonNoPodsAvailable = "NoPodsAvailable"
-	ReasonRollingOut      = "RollingOut"
-	ReasonPodsUnavailable = "PodsUnavailable"
+	ReasonAsExpected          = "AsExpected"
+	ReasonDisabled            = "Disabled"
+	ReasonRemoved             = "Removed"
+	ReasonRollingOut          = "RollingOut"
+	ReasonPodsUnavailable     = "PodsUnavailable"
+	ReasonNoPodsAvailable     = "NoPodsAvailable"
+	ReasonNoControlPlaneNodes = "NoControlPlaneNodes"
 )
 
 // DegradedInertia is how long DaemonSetDegraded must stay True before the
@@ -62,50 +63,38 @@ func DisabledConditions(decision gate.Decision) []operatorv1.OperatorCondition {
 }
 
 // EnabledConditions derives the DaemonSet* conditions from the DaemonSet's
-// status. previous are the operator's current conditions, which Progressing
-// needs to stay stable (see progressing).
-//
-// None of them may flap when a node reboots, because a node reboot during an
-// upgrade is routine:
-//   - Available is True while at least one pod is available: with the API
-//     VIP on any node, some challenges still succeed, and keepalived moves the
-//     VIP away from a node that is down.
-//   - Progressing follows the rollout of a new DaemonSet generation, not pod
-//     readiness.
+// status. Node health is Degraded's alone, so that failing proxies never
+// make the ClusterOperator unavailable nor hold an upgrade:
+//   - Available is True: the operator has applied the DaemonSet, which is
+//     its job. Proxies that are not ready are a node problem, reported by
+//     Degraded and by the config singleton's Ready. Available=False would
+//     fire the critical ClusterOperatorDown for an opt-in helper.
+//   - Progressing is True until every scheduled pod runs the current
+//     template (see RolledOut). A node reboot does not change that.
 //   - Degraded is True as soon as a pod is unavailable, but the status
 //     controller gives it inertia (see DegradedInertia), so the
 //     ClusterOperator only turns Degraded when the outage outlasts a reboot.
-func EnabledConditions(ds *appsv1.DaemonSet, previous []operatorv1.OperatorCondition) []operatorv1.OperatorCondition {
+func EnabledConditions(ds *appsv1.DaemonSet) []operatorv1.OperatorCondition {
 	desired := ds.Status.DesiredNumberScheduled
-	available := ds.Status.NumberAvailable
-
 	availableCond := operatorv1.OperatorCondition{
 		Type:    ConditionAvailable,
 		Status:  operatorv1.ConditionTrue,
 		Reason:  ReasonAsExpected,
-		Message: fmt.Sprintf("%d of %d control-plane nodes have a ready proxy.", available, desired),
-	}
-	if available == 0 {
-		availableCond.Status = operatorv1.ConditionFalse
-		availableCond.Reason = ReasonNoPodsAvailable
-		availableCond.Message = fmt.Sprintf("No control-plane node has a ready proxy yet (0 of %d), so ACME HTTP-01 challenges for the API hostname fail. If this lasts, check the pods of DaemonSet %s and their logs.", desired, daemonSetRef)
-		if desired == 0 {
-			availableCond.Message = fmt.Sprintf("The proxy is not scheduled on any control-plane node yet, so ACME HTTP-01 challenges for the API hostname fail. If this lasts, check DaemonSet %s and the control-plane nodes' node-role.kubernetes.io/master label.", daemonSetRef)
-		}
+		Message: fmt.Sprintf("DaemonSet %s is applied; %d of %d control-plane nodes have a ready proxy.", daemonSetRef, ds.Status.NumberAvailable, desired),
 	}
 
 	progressingCond := operatorv1.OperatorCondition{Type: ConditionProgressing, Status: operatorv1.ConditionFalse, Reason: ReasonAsExpected}
-	if isProgressing, message := progressing(ds, conditionIsTrue(previous, ConditionProgressing)); isProgressing {
+	if !RolledOut(ds) {
 		progressingCond.Status = operatorv1.ConditionTrue
 		progressingCond.Reason = ReasonRollingOut
-		progressingCond.Message = message
+		progressingCond.Message = rollingOutMessage(ds)
 	}
 
 	degradedCond := operatorv1.OperatorCondition{Type: ConditionDegraded, Status: operatorv1.ConditionFalse, Reason: ReasonAsExpected}
-	if unavailable := ds.Status.NumberUnavailable; unavailable > 0 {
+	if reason, message := degraded(ds); reason != "" {
 		degradedCond.Status = operatorv1.ConditionTrue
-		degradedCond.Reason = ReasonPodsUnavailable
-		degradedCond.Message = fmt.Sprintf("%d of %d control-plane nodes have no ready proxy; ACME HTTP-01 challenges fail while the API VIP is on one of them. Check the pods of DaemonSet %s on those nodes and their logs.", unavailable, desired, daemonSetRef)
+		degradedCond.Reason = reason
+		degradedCond.Message = message
 	}
 
 	return []operatorv1.OperatorCondition{availableCond, progressingCond, degradedCond, upgradeable}
@@ -113,42 +102,43 @@ func EnabledConditions(ds *appsv1.DaemonSet, previous []operatorv1.OperatorCondi
 
 var upgradeable = operatorv1.OperatorCondition{Type: ConditionUpgradeable, Status: operatorv1.ConditionTrue, Reason: ReasonAsExpected}
 
-// progressing is library-go's "stable generation" idea without the extra
-// state: a rollout starts when the DaemonSet controller has a generation or
-// a node it has not caught up with, and ends only when every node runs an
-// available pod of the current generation. A pod that becomes unavailable
-// later (a node reboots) does not start a rollout, because the DaemonSet's
-// generation and updated count do not change; wasProgressing carries an
-// ongoing rollout over the moment all pods are updated but not yet ready.
-func progressing(ds *appsv1.DaemonSet, wasProgressing bool) (bool, string) {
+func rollingOutMessage(ds *appsv1.DaemonSet) string {
 	status := ds.Status
-	switch {
-	case status.ObservedGeneration < ds.Generation:
-		return true, fmt.Sprintf("Waiting for the DaemonSet controller to act on generation %d of DaemonSet %s.", ds.Generation, daemonSetRef)
-	case status.UpdatedNumberScheduled < status.DesiredNumberScheduled:
-		return true, fmt.Sprintf("%d of %d control-plane nodes run the current proxy.", status.UpdatedNumberScheduled, status.DesiredNumberScheduled)
-	case wasProgressing && status.NumberAvailable < status.DesiredNumberScheduled:
-		return true, fmt.Sprintf("All control-plane nodes run the current proxy; %d of %d are ready.", status.NumberAvailable, status.DesiredNumberScheduled)
+	if status.ObservedGeneration < ds.Generation {
+		return fmt.Sprintf("Waiting for the DaemonSet controller to act on generation %d of DaemonSet %s.", ds.Generation, daemonSetRef)
 	}
-	return false, ""
+	return fmt.Sprintf("%d of %d control-plane nodes run the current proxy.", status.UpdatedNumberScheduled, status.DesiredNumberScheduled)
 }
 
-// RolledOut reports whether every control-plane node runs an available pod
-// of the DaemonSet's current generation. Only then may the ClusterOperator
-// report the new release version: the CVO takes that as "this operator has
-// upgraded" and moves on.
+// degraded returns the reason and message of DaemonSetDegraded=True, or an
+// empty reason when every scheduled proxy is available.
+func degraded(ds *appsv1.DaemonSet) (reason, message string) {
+	status := ds.Status
+	desired, available := status.DesiredNumberScheduled, status.NumberAvailable
+	switch {
+	case desired == 0 && status.ObservedGeneration < ds.Generation:
+		// Not counted yet. Once counted, a new generation does not reset
+		// the counts, so Degraded (and its inertia) carries over rollouts.
+		return "", ""
+	case desired == 0:
+		return ReasonNoControlPlaneNodes, fmt.Sprintf("DaemonSet %s runs the proxy on no node, so ACME HTTP-01 challenges for the API hostname fail. Check that the control-plane nodes carry the node-role.kubernetes.io/master label.", daemonSetRef)
+	case available == 0:
+		return ReasonNoPodsAvailable, fmt.Sprintf("No control-plane node has a ready proxy (0 of %d), so ACME HTTP-01 challenges for the API hostname fail. Check the pods of DaemonSet %s and their logs.", desired, daemonSetRef)
+	case status.NumberUnavailable > 0 || available < desired:
+		return ReasonPodsUnavailable, fmt.Sprintf("%d of %d control-plane nodes have no ready proxy; ACME HTTP-01 challenges fail while the API VIP is on one of them. Check the pods of DaemonSet %s on those nodes and their logs.", desired-available, desired, daemonSetRef)
+	}
+	return "", ""
+}
+
+// RolledOut reports whether the DaemonSet controller has acted on the
+// current generation and every scheduled pod runs its template. It is the
+// one answer to "is the DaemonSet rolled out?": it ends Progressing, lets
+// the ClusterOperator report the new release version, and the config's
+// Ready stop saying RollingOut. Readiness is not part of it, so that one
+// control-plane node down for repair, whose proxy cannot be ready, does not
+// hold the upgrade of the whole cluster; Degraded reports that node.
 func RolledOut(ds *appsv1.DaemonSet) bool {
 	status := ds.Status
 	return status.ObservedGeneration >= ds.Generation &&
-		status.UpdatedNumberScheduled == status.DesiredNumberScheduled &&
-		status.NumberAvailable == status.DesiredNumberScheduled
-}
-
-func conditionIsTrue(conditions []operatorv1.OperatorCondition, conditionType string) bool {
-	for _, c := range conditions {
-		if c.Type == conditionType {
-			return c.Status == operatorv1.ConditionTrue
-		}
-	}
-	return false
+		status.UpdatedNumberScheduled >= status.DesiredNumberScheduled
 }

@@ -52,91 +52,88 @@ func isAbnormal(c operatorv1.OperatorCondition) bool {
 	return c.Status != good
 }
 
-func previousProgressing(status operatorv1.ConditionStatus) []operatorv1.OperatorCondition {
-	return []operatorv1.OperatorCondition{{Type: ConditionProgressing, Status: status}}
-}
-
 func TestEnabledConditions(t *testing.T) {
 	tests := []struct {
-		name     string
-		ds       *appsv1.DaemonSet
-		previous []operatorv1.OperatorCondition
-		want     want
-		rolled   bool
+		name   string
+		ds     *appsv1.DaemonSet
+		want   want
+		rolled bool
 	}{
 		{
 			name: "just created, not yet observed",
 			ds:   dsStatus(1, 0, 0, 0, 0),
-			want: want{"False/NoPodsAvailable", "True/RollingOut", "False/AsExpected", "True/AsExpected"},
+			want: want{"True/AsExpected", "True/RollingOut", "False/AsExpected", "True/AsExpected"},
 		},
 		{
-			name: "observed, pods scheduled, none ready",
+			name: "observed, pods scheduled, none ready (or every proxy fails): degraded, never unavailable",
 			ds:   dsStatus(1, 1, 3, 3, 0),
-			// Carried over from the creation above.
-			previous: previousProgressing(operatorv1.ConditionTrue),
-			want:     want{"False/NoPodsAvailable", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
+			want: want{"True/AsExpected", "False/AsExpected", "True/NoPodsAvailable", "True/AsExpected"},
+			// Every pod runs the current template: readiness is Degraded's.
+			rolled: true,
 		},
 		{
-			name:     "first pod ready: available, still rolling out",
-			ds:       dsStatus(1, 1, 3, 3, 1),
-			previous: previousProgressing(operatorv1.ConditionTrue),
-			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
+			name:   "first pod ready",
+			ds:     dsStatus(1, 1, 3, 3, 1),
+			want:   want{"True/AsExpected", "False/AsExpected", "True/PodsUnavailable", "True/AsExpected"},
+			rolled: true,
 		},
 		{
-			name:     "all ready: rolled out",
-			ds:       dsStatus(1, 1, 3, 3, 3),
-			previous: previousProgressing(operatorv1.ConditionTrue),
-			want:     want{"True/AsExpected", "False/AsExpected", "False/AsExpected", "True/AsExpected"},
-			rolled:   true,
+			name:   "all ready: rolled out",
+			ds:     dsStatus(1, 1, 3, 3, 3),
+			want:   want{"True/AsExpected", "False/AsExpected", "False/AsExpected", "True/AsExpected"},
+			rolled: true,
 		},
 		{
-			name:     "steady state stays steady",
-			ds:       dsStatus(1, 1, 3, 3, 3),
-			previous: previousProgressing(operatorv1.ConditionFalse),
-			want:     want{"True/AsExpected", "False/AsExpected", "False/AsExpected", "True/AsExpected"},
-			rolled:   true,
+			name:   "a node reboots: not progressing, still available",
+			ds:     dsStatus(1, 1, 3, 3, 2),
+			want:   want{"True/AsExpected", "False/AsExpected", "True/PodsUnavailable", "True/AsExpected"},
+			rolled: true,
 		},
 		{
-			name: "a node reboots: not progressing, still available",
-			ds:   dsStatus(1, 1, 3, 3, 2),
-			// The rollout finished earlier.
-			previous: previousProgressing(operatorv1.ConditionFalse),
-			want:     want{"True/AsExpected", "False/AsExpected", "True/PodsUnavailable", "True/AsExpected"},
+			name:   "a node reboots on a single-node cluster: degraded, still available",
+			ds:     dsStatus(1, 1, 1, 1, 0),
+			want:   want{"True/AsExpected", "False/AsExpected", "True/NoPodsAvailable", "True/AsExpected"},
+			rolled: true,
 		},
 		{
-			name:     "a node reboots on a single-node cluster: unavailable, but not progressing",
-			ds:       dsStatus(1, 1, 1, 1, 0),
-			previous: previousProgressing(operatorv1.ConditionFalse),
-			want:     want{"False/NoPodsAvailable", "False/AsExpected", "True/PodsUnavailable", "True/AsExpected"},
+			name: "no control-plane node to run on",
+			ds:   dsStatus(1, 1, 0, 0, 0),
+			want: want{"True/AsExpected", "False/AsExpected", "True/NoControlPlaneNodes", "True/AsExpected"},
+			// Nothing to roll out to is rolled out: the version must not
+			// wait forever on a cluster whose nodes are all being replaced.
+			rolled: true,
 		},
 		{
-			name:     "new generation applied, not yet observed",
-			ds:       dsStatus(2, 1, 3, 3, 3),
-			previous: previousProgressing(operatorv1.ConditionFalse),
-			want:     want{"True/AsExpected", "True/RollingOut", "False/AsExpected", "True/AsExpected"},
+			name: "new generation applied, not yet observed",
+			ds:   dsStatus(2, 1, 3, 3, 3),
+			want: want{"True/AsExpected", "True/RollingOut", "False/AsExpected", "True/AsExpected"},
 		},
 		{
-			name:     "new generation rolling: one node updated and restarting",
-			ds:       dsStatus(2, 2, 3, 1, 2),
-			previous: previousProgressing(operatorv1.ConditionTrue),
-			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
+			name: "new generation applied while a node is down: still degraded, so the inertia carries on",
+			ds:   dsStatus(2, 1, 3, 3, 2),
+			want: want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
 		},
 		{
-			name:     "new generation on all nodes, last pod not ready yet: still rolling",
-			ds:       dsStatus(2, 2, 3, 3, 2),
-			previous: previousProgressing(operatorv1.ConditionTrue),
-			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
+			name: "new generation rolling: one node updated and restarting",
+			ds:   dsStatus(2, 2, 3, 1, 2),
+			want: want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
 		},
 		{
-			name:     "a control-plane node is added: rolling out to it",
-			ds:       dsStatus(1, 1, 4, 3, 3),
-			previous: previousProgressing(operatorv1.ConditionFalse),
-			want:     want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
+			name: "new generation on every node, one master down for repair: rolled out, degraded",
+			ds:   dsStatus(2, 2, 3, 3, 2),
+			want: want{"True/AsExpected", "False/AsExpected", "True/PodsUnavailable", "True/AsExpected"},
+			// The version is reported; one broken node does not hold the upgrade.
+			rolled: true,
+		},
+		{
+			name: "a control-plane node is added: rolling out to it",
+			ds:   dsStatus(1, 1, 4, 3, 3),
+			want: want{"True/AsExpected", "True/RollingOut", "True/PodsUnavailable", "True/AsExpected"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conds := EnabledConditions(tt.ds, tt.previous)
+			conds := EnabledConditions(tt.ds)
 			if got := summarize(conds); got != tt.want {
 				t.Errorf("conditions = %+v, want %+v", got, tt.want)
 			}
@@ -153,7 +150,7 @@ func TestEnabledConditions(t *testing.T) {
 }
 
 func TestEnabledConditionMessagesCountNodes(t *testing.T) {
-	conds := EnabledConditions(dsStatus(2, 2, 3, 1, 2), previousProgressing(operatorv1.ConditionTrue))
+	conds := EnabledConditions(dsStatus(2, 2, 3, 1, 2))
 	for _, c := range conds {
 		switch c.Type {
 		case ConditionAvailable:
@@ -202,13 +199,11 @@ func TestDisabledConditions(t *testing.T) {
 	}
 }
 
-func TestRolledOutWithNoNodes(t *testing.T) {
-	// Nothing to roll out to is rolled out, once observed: the version must
-	// not wait forever on a cluster whose nodes are all being replaced.
-	if !RolledOut(dsStatus(1, 1, 0, 0, 0)) {
-		t.Errorf("RolledOut() = false for an observed DaemonSet with no nodes")
-	}
+func TestRolledOutWaitsForTheController(t *testing.T) {
 	if RolledOut(dsStatus(1, 0, 0, 0, 0)) {
 		t.Errorf("RolledOut() = true for a DaemonSet the controller has not observed")
+	}
+	if RolledOut(dsStatus(2, 1, 3, 3, 3)) {
+		t.Errorf("RolledOut() = true with counts of the previous generation")
 	}
 }

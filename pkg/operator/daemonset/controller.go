@@ -138,7 +138,7 @@ func (c *Controller) syncEnabled(ctx context.Context, syncCtx factory.SyncContex
 
 	var generations []operatorv1.GenerationStatus
 	resourcemerge.SetDaemonSetGeneration(&generations, ds)
-	if err := c.applyStatus(ctx, EnabledConditions(ds, opStatus.Conditions), generations); err != nil {
+	if err := c.applyStatus(ctx, EnabledConditions(ds), generations); err != nil {
 		return err
 	}
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	configv1 "github.com/openshift/api/config/v1"
+	operatorv1 "github.com/openshift/api/operator/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -65,16 +66,19 @@ func TestEnableOnBareMetal(t *testing.T) {
 	}
 	e.eventually("the operand's ServiceAccount and SCC RBAC", e.operandResourcesAre(true))
 
-	// Nothing has run yet: progressing, not available, no version.
+	// Nothing has run yet: progressing, no version, but Available: the
+	// operator does its job, and node health is Degraded's.
 	e.eventually("the ClusterOperator to show the rollout", e.clusterOperatorIs(
-		conditions("Disabled", "False/AsExpected", "Available", "False", "Progressing", "True", "Degraded", "False", "Upgradeable", "True").
+		conditions("Disabled", "False/AsExpected", "Available", "True", "Progressing", "True", "Degraded", "False", "Upgradeable", "True").
 			withVersion("")))
 	e.logClusterOperator("enabled, rolling out")
 
-	// Two of three control-plane nodes ready: available, still rolling.
+	// Every pod runs the template, one node is not ready yet: rolled out,
+	// and the node shows in DaemonSetDegraded, which has inertia.
 	e.rollOut(3, 3, 2)
-	e.eventually("Available while one node is still starting", e.clusterOperatorIs(
-		conditions("Available", "True", "Progressing", "True", "Degraded", "False").withVersion("")))
+	e.eventually("rolled out while one node is still starting", e.clusterOperatorIs(
+		conditions("Available", "True", "Progressing", "False", "Degraded", "False").withVersion(releaseV1)))
+	e.eventually("DaemonSetDegraded", e.operatorConditionIs("DaemonSetDegraded", operatorv1.ConditionTrue))
 
 	e.rollOut(3, 3, 3)
 	e.eventually("the rollout to complete", e.clusterOperatorIs(
@@ -156,7 +160,7 @@ func TestEnableOnBareMetal(t *testing.T) {
 		e.eventually("the rollout to complete", e.clusterOperatorIs(conditions("Progressing", "False", "Available", "True")))
 	})
 
-	t.Run("an upgrade reports the new version only after the rollout", func(t *testing.T) {
+	t.Run("an upgrade reports the new version once every pod runs the new template", func(t *testing.T) {
 		op.stop()
 		// The new release comes with a config change that rolls the pods, so
 		// that there is a rollout to wait for.
@@ -179,13 +183,51 @@ func TestEnableOnBareMetal(t *testing.T) {
 
 		e.rollOut(3, 1, 2)
 		e.eventually("one of three nodes updated", e.clusterOperatorIs(conditions("Progressing", "True").withVersion(releaseV1)))
+
+		// One master is down for repair: its new pod runs nowhere yet. That
+		// must not hold the upgrade of the cluster.
 		e.rollOut(3, 3, 2)
-		e.eventually("all updated, one not ready", e.clusterOperatorIs(conditions("Progressing", "True").withVersion(releaseV1)))
+		e.eventually("the new version with one master down", e.clusterOperatorIs(
+			conditions("Available", "True", "Progressing", "False", "Degraded", "False").withVersion(releaseV2)))
 
 		e.rollOut(3, 3, 3)
-		e.eventually("the new version once rolled out", e.clusterOperatorIs(
-			conditions("Available", "True", "Progressing", "False", "Degraded", "False").withVersion(releaseV2)))
+		e.eventually("healthy once the master is back", e.operatorConditionIs("DaemonSetDegraded", operatorv1.ConditionFalse))
 	})
+}
+
+// TestFailingProxiesDegradeTheOperatorNotItsAvailability makes every proxy
+// fail after a rollout. The ClusterOperator stays Available (Available=False
+// fires the critical ClusterOperatorDown and stalls upgrades, for an opt-in
+// helper); the failure shows in DaemonSetDegraded, which reaches the
+// ClusterOperator only after its inertia, and in the config's Ready.
+func TestFailingProxiesDegradeTheOperatorNotItsAvailability(t *testing.T) {
+	e := newEnv(t)
+	e.setInfrastructure(bareMetal())
+	e.setConfig(defaultDeployment)
+	e.startOperator()
+	e.rollOutOnceCreated()
+	e.eventually("the rollout", e.clusterOperatorIs(
+		conditions("Available", "True", "Progressing", "False", "Degraded", "False").withVersion(releaseV1)))
+
+	e.rollOut(3, 3, 0)
+	e.eventually("DaemonSetDegraded", e.operatorConditionIs("DaemonSetDegraded", operatorv1.ConditionTrue))
+	e.eventually("the config's Ready to name the failing nodes", func() error {
+		ready := findCondition(e.configStatus().Conditions, "Ready")
+		if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != "PodsNotReady" || !strings.Contains(ready.Message, "0/3") {
+			return fmt.Errorf("Ready = %+v, want False/PodsNotReady counting 0/3", ready)
+		}
+		return nil
+	})
+	for _, c := range e.operatorStatus().Conditions {
+		if c.Type == "DaemonSetDegraded" && c.Reason != "NoPodsAvailable" {
+			t.Errorf("DaemonSetDegraded reason %q, want NoPodsAvailable", c.Reason)
+		}
+	}
+	// Well within the inertia: the ClusterOperator is neither unavailable
+	// nor degraded, and stays at its version.
+	e.eventually("the ClusterOperator", e.clusterOperatorIs(
+		conditions("Available", "True/AsExpected", "Progressing", "False", "Degraded", "False").withVersion(releaseV1)))
+	e.logClusterOperator("every proxy failing, within the inertia")
 }
 
 func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
