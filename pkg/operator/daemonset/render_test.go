@@ -149,10 +149,8 @@ func TestRenderPodSpec(t *testing.T) {
 	if diff := cmp.Diff(map[string]string{"node-role.kubernetes.io/master": ""}, pod.NodeSelector); diff != "" {
 		t.Errorf("nodeSelector (-want +got):\n%s", diff)
 	}
-	wantTolerations := []corev1.Toleration{
-		{Key: "node-role.kubernetes.io/master", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
-		{Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
-	}
+	// Every taint, as keepalived's VIP ignores them all.
+	wantTolerations := []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
 	if diff := cmp.Diff(wantTolerations, pod.Tolerations); diff != "" {
 		t.Errorf("tolerations (-want +got):\n%s", diff)
 	}
