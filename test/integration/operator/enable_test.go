@@ -157,20 +157,21 @@ func TestEnableOnBareMetal(t *testing.T) {
 		e.eventually("the rollout to complete", e.clusterOperatorIs(conditions("Progressing", "False", "Available", "True")))
 	})
 
-	t.Run("an upgrade reports the new version once every pod runs the new template", func(t *testing.T) {
+	t.Run("an upgrade rolls the new image and reports the new version once every pod runs it", func(t *testing.T) {
 		op.stop()
-		// The new release comes with a config change that rolls the pods, so
-		// that there is a rollout to wait for.
-		e.setConfig(customPort(18081))
-		e.startOperator(withRelease(releaseV2))
+		// The new release brings a new operand image, and nothing else.
+		e.startOperator(withRelease(releaseV2), withImage(testImageV2))
 
-		e.eventually("the DaemonSet to roll", func() error {
+		e.eventually("the DaemonSet to run the new image", func() error {
 			ds, err := e.daemonSet()
 			if err != nil {
 				return err
 			}
-			if !slices.Contains(proxyArgs(ds), "--listen-port=18081") {
-				return fmt.Errorf("args %v", proxyArgs(ds))
+			if got := ds.Spec.Template.Spec.Containers[0].Image; got != testImageV2 {
+				return fmt.Errorf("image %q, want %q", got, testImageV2)
+			}
+			if !slices.Contains(proxyArgs(ds), "--listen-port=18080") {
+				return fmt.Errorf("the upgrade changed the args: %v", proxyArgs(ds))
 			}
 			return nil
 		})

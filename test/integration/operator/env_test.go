@@ -43,6 +43,8 @@ import (
 
 const (
 	testImage = "registry.test/http01-challenge-proxy@sha256:1111"
+	// testImageV2 is the operand image of the next release.
+	testImageV2 = "registry.test/http01-challenge-proxy@sha256:2222"
 	// releaseV1 and releaseV2 are the RELEASE_VERSION of two releases.
 	releaseV1 = "4.21.0-test"
 	releaseV2 = "4.21.1-test"
@@ -148,6 +150,7 @@ type operatorOption func(*operatorSettings)
 
 type operatorSettings struct {
 	release string
+	image   string
 	config  *rest.Config
 }
 
@@ -155,6 +158,12 @@ type operatorSettings struct {
 // per release.
 func withRelease(v string) operatorOption {
 	return func(s *operatorSettings) { s.release = v }
+}
+
+// withImage sets the operand image, as the CVO sets OPERAND_IMAGE per
+// release.
+func withImage(image string) operatorOption {
+	return func(s *operatorSettings) { s.image = image }
 }
 
 // asUser runs the operator with these credentials instead of the admin's.
@@ -165,7 +174,7 @@ func asUser(cfg *rest.Config) operatorOption {
 // startOperator runs the operator until the test ends or stop is called.
 func (e *env) startOperator(opts ...operatorOption) *runningOperator {
 	e.t.Helper()
-	s := &operatorSettings{release: releaseV1, config: e.srv.RESTConfig()}
+	s := &operatorSettings{release: releaseV1, image: testImage, config: e.srv.RESTConfig()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -192,7 +201,7 @@ func (e *env) startOperator(opts ...operatorOption) *runningOperator {
 			EventRecorder:     recorder,
 			OperatorNamespace: names.OperatorNamespace,
 			Clock:             clock.RealClock{},
-		}, operator.Settings{OperandImage: testImage, ReleaseVersion: s.release})
+		}, operator.Settings{OperandImage: s.image, ReleaseVersion: s.release})
 	}()
 	e.t.Cleanup(op.stop)
 	return op
