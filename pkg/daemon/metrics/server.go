@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"k8s.io/klog/v2"
-
-	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/proxy"
 )
 
 // DefaultAllowedClient is the common name in the client certificate that
@@ -145,6 +143,7 @@ func NewServer(config ServerConfig, m *Metrics) *Server {
 			IdleTimeout:       idleTimeout,
 			MaxHeaderBytes:    maxHeaderBytes,
 			ErrorLog:          log.New(serverErrorLog{}, "", 0),
+			ConnState:         trackRequests,
 			// HTTP/1.1 only: Prometheus needs nothing else, and HTTP/2
 			// would add its own attack surface to a port on the network.
 			TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
@@ -167,7 +166,7 @@ func (s *Server) Start() error {
 		return fmt.Errorf("listening for metrics on %s: %w", s.config.Address, err)
 	}
 	s.address = ln.Addr()
-	ln = newLimitListener(ln, maxConnections)
+	ln = newEvictingListener(ln, maxConnections)
 	scheme := "http"
 	if s.credentials != nil {
 		scheme = "https"
@@ -295,17 +294,6 @@ func verifiedClientName(state *tls.ConnectionState) (string, bool) {
 	}
 	return state.VerifiedChains[0][0].Subject.CommonName, true
 }
-
-// newLimitListener caps concurrent connections with the proxy's limiter,
-// without counting them as proxy connections.
-func newLimitListener(ln net.Listener, max int) net.Listener {
-	return proxy.NewLimitListener(ln, max, uncountedConnections{})
-}
-
-type uncountedConnections struct{}
-
-func (uncountedConnections) ConnectionOpened() {}
-func (uncountedConnections) ConnectionClosed() {}
 
 // serverErrorLog sends net/http's server errors to klog. Failed handshakes
 // are logged only at -v=2: the port is reachable from the network, and every
