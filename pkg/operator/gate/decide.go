@@ -23,7 +23,7 @@ import (
 const (
 	// ReasonAsExpected: the proxy runs.
 	ReasonAsExpected = "AsExpected"
-	// ReasonUnsupportedPlatform: not BareMetal, so no API VIP on our nodes.
+	// ReasonUnsupportedPlatform: not BareMetal, the only platform supported.
 	ReasonUnsupportedPlatform = "UnsupportedPlatform"
 	// ReasonExternalControlPlane: the API server runs outside this cluster.
 	ReasonExternalControlPlane = "ExternalControlPlane"
@@ -72,8 +72,10 @@ type Decision struct {
 func Decide(infra *configv1.Infrastructure, cfg *configv1alpha1.HTTP01ChallengeProxy) Decision {
 	platform := platformType(infra)
 	if platform != configv1.BareMetalPlatformType {
+		// vSphere, OpenStack and Nutanix IPI hold API VIPs with keepalived
+		// too: the message must not claim there is none.
 		return disabled(ReasonUnsupportedPlatform, fmt.Sprintf(
-			"The HTTP-01 challenge proxy runs only on the BareMetal platform, where keepalived holds the API VIP on a control-plane node; this cluster's platform is %q. Nothing needs to be done: the API hostname's ACME challenges must be served by whatever fronts the API on this platform.",
+			"The HTTP-01 challenge proxy supports only the BareMetal platform, and this cluster's platform is %q. It takes the API and ingress VIPs from Infrastructure status.platformStatus.baremetal and is tested only there, even where another platform also holds the API VIP with keepalived. For a certificate of the API hostname, use ACME DNS-01 challenges, or have what receives port 80 of the API hostname forward it to port 80 of the ingress VIPs.",
 			displayPlatform(platform)))
 	}
 

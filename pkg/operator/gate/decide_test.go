@@ -73,9 +73,11 @@ func TestDecide(t *testing.T) {
 		wantReason  string
 		// wantMessage lists substrings the admin needs to see.
 		wantMessage []string
-		wantAPI     []string
-		wantIngress []string
-		wantPort    int32
+		// falseMessage lists substrings that would be untrue for the case.
+		falseMessage []string
+		wantAPI      []string
+		wantIngress  []string
+		wantPort     int32
 	}{
 		{
 			name:        "bare metal, default deployment: enabled on port 8888 with both address families",
@@ -181,6 +183,21 @@ func TestDecide(t *testing.T) {
 			cfg:         enabledByDefault,
 			wantReason:  ReasonUnsupportedPlatform,
 			wantMessage: []string{`"AWS"`, "BareMetal"},
+		},
+		{
+			// vSphere IPI holds the API VIP with keepalived too: the
+			// message must not tell the admin that it has none, or that
+			// something else fronts it.
+			name: "vSphere with keepalived-held VIPs: unsupported, without a false reason",
+			infra: &configv1.Infrastructure{Status: configv1.InfrastructureStatus{
+				PlatformStatus: &configv1.PlatformStatus{Type: configv1.VSpherePlatformType, VSphere: &configv1.VSpherePlatformStatus{
+					APIServerInternalIPs: []string{"192.0.2.5"}, IngressIPs: []string{"192.0.2.10"},
+				}},
+			}},
+			cfg:          enabledByDefault,
+			wantReason:   ReasonUnsupportedPlatform,
+			wantMessage:  []string{`"VSphere"`, "supports only the BareMetal platform", "DNS-01"},
+			falseMessage: []string{"no API VIP", "not on a node", "where keepalived holds", "fronts the API", "Nothing needs to be done"},
 		},
 		{
 			name: "platform only in the deprecated status.platform is still recognized",
@@ -318,6 +335,11 @@ func TestDecide(t *testing.T) {
 			for _, want := range tt.wantMessage {
 				if !strings.Contains(got.Message, want) {
 					t.Errorf("message %q does not contain %q", got.Message, want)
+				}
+			}
+			for _, untrue := range tt.falseMessage {
+				if strings.Contains(got.Message, untrue) {
+					t.Errorf("message %q says %q, which is untrue here", got.Message, untrue)
 				}
 			}
 			if diff := cmp.Diff(tt.wantAPI, got.APIVIPs); diff != "" {
