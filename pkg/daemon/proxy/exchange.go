@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -100,23 +99,19 @@ var (
 
 func (h *Handler) exchange(req *wireRequest, client, upstream netip.AddrPort, token string) (relayedResponse, error) {
 	start := time.Now()
-	conn, err := h.dialer.DialContext(context.Background(), "tcp", upstream.String())
-	if err != nil {
-		return relayedResponse{}, err
-	}
-	defer conn.Close()
-	// The request goes out, and the response headers come back, within
-	// responseHeaderTimeout; then the body gets as long again.
-	conn.SetDeadline(time.Now().Add(h.responseHeaderTimeout))
-
 	bp := answers.Get().(*[]byte)
 	resp := relayedResponse{buf: bp}
 	b := appendUpstreamRequest((*bp)[:0], req, client, token)
-	if _, err := conn.Write(b); err != nil {
+	conn, err := h.dialer.dialAndWrite(upstream, b)
+	if err != nil {
 		resp.wire = b
 		resp.release()
 		return relayedResponse{}, err
 	}
+	defer conn.Close()
+	// The response headers come back within responseHeaderTimeout; then
+	// the body gets as long again.
+	conn.SetDeadline(time.Now().Add(h.responseHeaderTimeout))
 
 	r := upstreamReaders.Get().(*upstreamReader)
 	defer func() { r.limit.R = nil; r.br.Reset(&r.limit); upstreamReaders.Put(r) }()

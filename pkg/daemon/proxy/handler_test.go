@@ -108,7 +108,13 @@ func (o *recordingObserver) snapshot() (handled []string, latencies, open int) {
 func startProxy(t *testing.T, listenAddress string, cfg HandlerConfig, maxConnections int) (string, *recordingObserver) {
 	t.Helper()
 	observer := &recordingObserver{}
-	ln := listen(t, "tcp", listenAddress)
+	ln, err := listenTCP(listenAddress)
+	if err != nil && strings.Contains(listenAddress, "::") {
+		t.Skipf("IPv6 loopback unavailable: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := NewServer(NewHandler(cfg, observer))
 	go srv.Serve(NewLimitListener(ln, maxConnections, observer))
 	t.Cleanup(func() { srv.Close() })
@@ -516,7 +522,7 @@ func TestLimitListenerEvictsTheOldestConnectionWithoutARequest(t *testing.T) {
 	router := newFakeRouter(t, "tcp", "127.0.0.1:0", nil)
 	address, observer := startProxy(t, "127.0.0.1:0", configFor(router), 2)
 
-	// Two idle clients take both slots.
+	// Two clients that started a request and stalled take both slots.
 	var idle []net.Conn
 	for range 2 {
 		c, err := net.Dial("tcp", address)
@@ -524,6 +530,7 @@ func TestLimitListenerEvictsTheOldestConnectionWithoutARequest(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
+		io.WriteString(c, "GET /.well-known/")
 		idle = append(idle, c)
 		waitFor(t, func() bool { _, _, open := observer.snapshot(); return open == len(idle) })
 	}
@@ -552,6 +559,31 @@ func TestLimitListenerEvictsTheOldestConnectionWithoutARequest(t *testing.T) {
 	idle[1].SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	if _, err := idle[1].Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("newer idle connection: read %v, want it still open", err)
+	}
+}
+
+// A connection that sends nothing is not accepted (TCP_DEFER_ACCEPT): it
+// takes no slot, and a challenge request needs no eviction to get through.
+func TestSilentConnectionsTakeNoSlot(t *testing.T) {
+	router := newFakeRouter(t, "tcp", "127.0.0.1:0", nil)
+	address, observer := startProxy(t, "127.0.0.1:0", configFor(router), 1)
+	for range 8 {
+		c, err := net.Dial("tcp", address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, _, open := observer.snapshot(); open != 0 {
+		t.Fatalf("%d silent connections were accepted, want none before their first byte", open)
+	}
+	if resp := send(t, address, get(ChallengePathPrefix+certManagerToken)); resp.status != http.StatusOK {
+		t.Errorf("status %d, want 200", resp.status)
+	}
+	waitFor(t, func() bool { _, _, open := observer.snapshot(); return open == 0 })
+	if handled, _, _ := observer.snapshot(); len(handled) != 1 {
+		t.Errorf("handled %v, want only the challenge", handled)
 	}
 }
 

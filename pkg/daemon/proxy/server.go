@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -89,8 +90,64 @@ func (s *Server) Serve(ln net.Listener) error {
 			conn.Close()
 			return net.ErrClosed
 		}
-		go s.serveConn(conn)
+		if buf, n, answered := s.serveReady(conn); !answered {
+			go s.serveConn(conn, buf, n)
+			// Let it run: while connections keep arriving, this loop never
+			// blocks, and would hold its thread for a whole time slice
+			// with every goroutine it started queued behind it.
+			runtime.Gosched()
+		}
 	}
+}
+
+// serveReady answers, in the accepting goroutine, a request that needs
+// nothing but the CPU: one whose head is already in the socket and that is
+// rejected. Anything that has to wait, for more of the request, for room
+// to write or for the router, goes to a goroutine of its own with the
+// bytes read so far. Handing each rejection to a new goroutine would cost
+// more than the rejection: a wake-up of another thread to run it, and that
+// thread's spinning for work once it is done.
+func (s *Server) serveReady(conn net.Conn) (buf *[maxHeadBytes]byte, n int, answered bool) {
+	buf = heads.Get().(*[maxHeadBytes]byte)
+	socket := socketOf(conn)
+	if socket == nil {
+		return buf, 0, false
+	}
+	socket.setNoWait(true)
+	defer socket.setNoWait(false)
+	n, err := socket.Read(buf[:])
+	if err != nil {
+		return buf, 0, false // errWouldBlock, or the client is gone: serveConn sees which
+	}
+	end := headEnd(buf[:n], 0)
+	if end < 0 {
+		return buf, n, false
+	}
+	req, perr := parseRequest(buf[:end])
+	if perr != nil || req.HasBody {
+		return buf, n, false // refused or lingering: both may wait
+	}
+	decision := Classify(req.classifierInput())
+	if decision.Forward() {
+		return buf, n, false
+	}
+	if c, ok := conn.(*limitedConn); ok {
+		c.requestStarted()
+	}
+	s.handler.reject(conn, &req, decision.Reject)
+	conn.Close()
+	s.untrack(conn)
+	heads.Put(buf)
+	return nil, 0, true
+}
+
+// socketOf is the proxy's own socket under conn, if it is one.
+func socketOf(conn net.Conn) *socketConn {
+	if c, ok := conn.(*limitedConn); ok {
+		conn = c.Conn
+	}
+	socket, _ := conn.(*socketConn)
+	return socket
 }
 
 func (s *Server) track(conn net.Conn) bool {
@@ -157,13 +214,13 @@ func (s *Server) closeListeners() {
 // heads lends each connection the buffer its request head is read into.
 var heads = sync.Pool{New: func() any { return new([maxHeadBytes]byte) }}
 
-func (s *Server) serveConn(conn net.Conn) {
+// serveConn serves conn, of which n bytes are in buf already.
+func (s *Server) serveConn(conn net.Conn, buf *[maxHeadBytes]byte, n int) {
 	defer s.untrack(conn)
-	buf := heads.Get().(*[maxHeadBytes]byte)
 	defer heads.Put(buf)
 	start := time.Now()
 	conn.SetReadDeadline(start.Add(readHeaderTimeout))
-	head, err := readHead(conn, buf[:])
+	head, err := readHead(conn, buf[:], n)
 	if head == nil && err == nil {
 		conn.Close() // closed or timed out before sending anything
 		return
@@ -190,13 +247,18 @@ func (s *Server) serveConn(conn net.Conn) {
 }
 
 // readHead reads until the request head is complete, the buffer is full
-// (errHeadTooLarge) or the first line is not HTTP. It returns a nil head
-// and nil error when the client sent nothing before closing or timing out.
-func readHead(conn net.Conn, buf []byte) ([]byte, *requestError) {
-	n, searched, lineChecked := 0, 0, false
-	for {
-		m, err := conn.Read(buf[n:])
-		n += m
+// (errHeadTooLarge) or the first line is not HTTP; the first n bytes of buf
+// were read already. It returns a nil head and nil error when the client
+// sent nothing before closing or timing out.
+func readHead(conn net.Conn, buf []byte, n int) ([]byte, *requestError) {
+	searched, lineChecked := 0, false
+	for first := true; ; first = false {
+		var err error
+		if !first || n == 0 {
+			var m int
+			m, err = conn.Read(buf[n:])
+			n += m
+		}
 		if !lineChecked {
 			if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
 				lineChecked = true
@@ -267,15 +329,6 @@ func Listen(port uint16, maxConnections int, observer ConnObserver) (net.Listene
 		return nil, fmt.Errorf("listening on port %d: %w", port, err)
 	}
 	return NewLimitListener(ln, maxConnections, observer), nil
-}
-
-// listenTCP turns off TCP keep-alive probes on accepted connections. A
-// connection lives for one request, bounded by the server's timeouts, so a
-// probe would never fire; Go's default would still cost four setsockopt
-// calls per connection, a quarter of the system calls a forward makes
-// (docs/performance.md).
-func listenTCP(address string) (net.Listener, error) {
-	return (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", address)
 }
 
 // limitListener accepts at most max connections at a time. When it is full

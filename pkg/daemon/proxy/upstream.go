@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -42,13 +41,11 @@ func clientAddr(remoteAddr string) netip.Addr {
 // else" hold even if a future change got that wrong.
 type guardedDialer struct {
 	allowed []netip.AddrPort
-	dialer  net.Dialer
+	timeout time.Duration
 }
 
 func newGuardedDialer(ingressVIPs []netip.Addr, port uint16, timeout time.Duration) *guardedDialer {
-	// No keep-alive probes: the connection carries one exchange, bounded
-	// by the transport's deadlines (see listenTCP).
-	d := &guardedDialer{dialer: net.Dialer{Timeout: timeout, KeepAlive: -1}}
+	d := &guardedDialer{timeout: timeout}
 	for _, vip := range ingressVIPs {
 		d.allowed = append(d.allowed, netip.AddrPortFrom(vip, port))
 	}
@@ -58,10 +55,12 @@ func newGuardedDialer(ingressVIPs []netip.Addr, port uint16, timeout time.Durati
 // errNotAnUpstream is what guardedDialer refuses with.
 var errNotAnUpstream = errors.New("not an ingress VIP upstream")
 
-func (d *guardedDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	target, err := netip.ParseAddrPort(address)
-	if err != nil || !slices.Contains(d.allowed, target) {
-		return nil, fmt.Errorf("refusing to dial %q: %w", address, errNotAnUpstream)
+// dialAndWrite connects to target, an ingress VIP upstream, and sends
+// request. The socket has no TCP keep-alive probes: the connection carries
+// one exchange, bounded by its deadlines.
+func (d *guardedDialer) dialAndWrite(target netip.AddrPort, request []byte) (net.Conn, error) {
+	if !slices.Contains(d.allowed, target) {
+		return nil, fmt.Errorf("refusing to dial %s: %w", target, errNotAnUpstream)
 	}
-	return d.dialer.DialContext(ctx, network, address)
+	return dialAndWrite(target, d.timeout, request)
 }

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"net"
 	"net/netip"
 	"syscall"
@@ -69,15 +68,14 @@ func TestGuardedDialerRefusesAnythingButIngressVIPs(t *testing.T) {
 	}()
 
 	d := newGuardedDialer([]netip.Addr{netip.MustParseAddr("192.0.2.200")}, 80, time.Second)
-	for _, address := range []string{
-		ln.Addr().String(),     // another host
-		"192.0.2.200:8080",     // right VIP, wrong port
-		"localhost:80",         // a name, which would need resolving
-		"[::ffff:192.0.2.200]", // no port
+	for _, target := range []netip.AddrPort{
+		ln.Addr().(*net.TCPAddr).AddrPort(),                // another host
+		netip.MustParseAddrPort("192.0.2.200:8080"),        // right VIP, wrong port
+		netip.MustParseAddrPort("[::ffff:192.0.2.200]:80"), // the VIP, IPv4-mapped
 	} {
-		if conn, err := d.DialContext(context.Background(), "tcp", address); err == nil {
+		if conn, err := d.dialAndWrite(target, []byte("GET / HTTP/1.1\r\n\r\n")); err == nil {
 			conn.Close()
-			t.Errorf("DialContext(%q) succeeded, want refusal", address)
+			t.Errorf("dialAndWrite(%s) succeeded, want refusal", target)
 		}
 	}
 	select {
@@ -103,7 +101,8 @@ func TestConnectionsHaveNoKeepAlive(t *testing.T) {
 	}()
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	d := newGuardedDialer([]netip.Addr{netip.MustParseAddr("127.0.0.1")}, port, time.Second)
-	dialed, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
+	// The listener defers the accept until a request's first bytes are in.
+	dialed, err := d.dialAndWrite(ln.Addr().(*net.TCPAddr).AddrPort(), []byte("G"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,19 +118,12 @@ func TestConnectionsHaveNoKeepAlive(t *testing.T) {
 
 func keepAlive(t *testing.T, c net.Conn) bool {
 	t.Helper()
-	raw, err := c.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var value int
-	var sockErr error
-	if err := raw.Control(func(fd uintptr) {
-		value, sockErr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
+	if err := c.(*socketConn).control(func(fd int) (err error) {
+		value, err = syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
+		return err
 	}); err != nil {
 		t.Fatal(err)
-	}
-	if sockErr != nil {
-		t.Fatal(sockErr)
 	}
 	return value != 0
 }
