@@ -29,10 +29,32 @@ type operatorProcess struct {
 	metricsAddress string
 }
 
+type processOption func(*processSettings)
+
+type processSettings struct {
+	kubeconfig string
+	env        []string
+}
+
+// processKubeconfig runs the operator with this kubeconfig instead of the
+// admin's.
+func processKubeconfig(path string) processOption {
+	return func(s *processSettings) { s.kubeconfig = path }
+}
+
+// processEnv adds NAME=value pairs to the operator's environment.
+func processEnv(pairs ...string) processOption {
+	return func(s *processSettings) { s.env = append(s.env, pairs...) }
+}
+
 // startOperatorProcess starts the binary against the env's API server and
 // stops it (SIGTERM, as the kubelet does) when the test ends.
-func (e *env) startOperatorProcess() *operatorProcess {
+func (e *env) startOperatorProcess(opts ...processOption) *operatorProcess {
 	e.t.Helper()
+	settings := &processSettings{kubeconfig: e.srv.KubeconfigPath()}
+	for _, o := range opts {
+		o(settings)
+	}
 	dir := e.t.TempDir()
 	port, err := freePort()
 	if err != nil {
@@ -49,7 +71,7 @@ func (e *env) startOperatorProcess() *operatorProcess {
 	p := &operatorProcess{output: &process.Output{}, metricsAddress: fmt.Sprintf("127.0.0.1:%d", port)}
 	p.cmd = exec.Command(apiserver.BinaryUnderTest(e.t), "operator",
 		"--config="+configPath,
-		"--kubeconfig="+e.srv.KubeconfigPath(),
+		"--kubeconfig="+settings.kubeconfig,
 		"--namespace="+names.OperatorNamespace,
 	)
 	p.cmd.Env = append(os.Environ(),
@@ -58,6 +80,7 @@ func (e *env) startOperatorProcess() *operatorProcess {
 		// library-go writes the self-signed serving certificate there.
 		"TMPDIR="+dir,
 	)
+	p.cmd.Env = append(p.cmd.Env, settings.env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	if p.done, err = process.Start(p.cmd); err != nil {
 		e.t.Fatalf("starting the operator: %v", err)
