@@ -173,36 +173,75 @@ func named(name string) func(*metav1.ListOptions) {
 }
 
 // RelatedObjects are what `oc adm inspect clusteroperator/http01-challenge-proxy`
-// and must-gather collect. A namespace brings its pods and their logs, events,
-// ConfigMaps, Services and workloads; the rest is named because inspecting a
-// namespace skips it: cluster-scoped objects, custom resources, RBAC and
-// NetworkPolicies. manifests/ ships the same list on the ClusterOperator, for
-// must-gather to work before the operator has ever run.
+// and must-gather collect: every object that docs/troubleshooting.md and the
+// alerts send an admin to, and the inputs the operator decides on. A
+// namespace brings its pods and their logs, events, ConfigMaps, Services and
+// workloads; the rest is named because inspecting a namespace skips it:
+// cluster-scoped objects, custom resources, ServiceAccounts, RBAC and
+// NetworkPolicies, and anything in kube-system. manifests/ ships the same
+// list on the ClusterOperator, for must-gather to work before the operator
+// has ever run.
 func RelatedObjects() []configv1.ObjectReference {
 	const (
+		config     = "config.openshift.io"
 		rbac       = "rbac.authorization.k8s.io"
 		monitoring = "monitoring.coreos.com"
 		networking = "networking.k8s.io"
 	)
+	operand := func(group, resource, name string) configv1.ObjectReference {
+		return configv1.ObjectReference{Group: group, Resource: resource, Namespace: names.OperandNamespace, Name: name}
+	}
+	inOperatorNamespace := func(group, resource, name string) configv1.ObjectReference {
+		return configv1.ObjectReference{Group: group, Resource: resource, Namespace: names.OperatorNamespace, Name: name}
+	}
 	return []configv1.ObjectReference{
 		{Resource: "namespaces", Name: names.OperatorNamespace},
 		{Resource: "namespaces", Name: names.OperandNamespace},
 		{Group: "operator.openshift.io", Resource: "http01challengeproxies", Name: names.SingletonName},
-		{Group: "config.openshift.io", Resource: "http01challengeproxies", Name: names.SingletonName},
-		{Group: "apps", Resource: "daemonsets", Namespace: names.OperandNamespace, Name: names.OperandName},
+		{Group: config, Resource: "http01challengeproxies", Name: names.SingletonName},
+		// The inputs: the platform and VIPs the gate decides on, and the TLS
+		// security profile of the daemons' metrics.
+		{Group: config, Resource: "infrastructures", Name: names.SingletonName},
+		{Group: config, Resource: "apiservers", Name: names.SingletonName},
+		// The operand, and what admits its pods.
+		operand("apps", "daemonsets", names.OperandName),
+		operand("", "serviceaccounts", names.OperandName),
 		{Group: "security.openshift.io", Resource: "securitycontextconstraints", Name: names.SecurityContextConstraints},
+		operand(rbac, "roles", names.OperandSCCRBAC),
+		operand(rbac, "rolebindings", names.OperandSCCRBAC),
+		// The operator's own permissions.
+		inOperatorNamespace("", "serviceaccounts", names.OperatorServiceAccount),
 		{Group: rbac, Resource: "clusterroles", Name: operatorClusterRole},
 		{Group: rbac, Resource: "clusterrolebindings", Name: operatorClusterRole},
-		{Group: rbac, Resource: "roles", Namespace: names.OperandNamespace, Name: names.OperatorName},
-		{Group: rbac, Resource: "rolebindings", Namespace: names.OperandNamespace, Name: names.OperatorName},
-		{Group: networking, Resource: "networkpolicies", Namespace: names.OperatorNamespace, Name: "default-deny"},
-		{Group: networking, Resource: "networkpolicies", Namespace: names.OperatorNamespace, Name: "allow-egress-to-api-server"},
-		{Group: networking, Resource: "networkpolicies", Namespace: names.OperatorNamespace, Name: "allow-ingress-to-metrics"},
-		{Group: monitoring, Resource: "servicemonitors", Namespace: names.OperatorNamespace, Name: names.OperatorName},
-		{Group: monitoring, Resource: "servicemonitors", Namespace: names.OperandNamespace, Name: names.OperandName},
-		{Group: monitoring, Resource: "prometheusrules", Namespace: names.OperatorNamespace, Name: names.OperandName},
+		operand(rbac, "roles", names.OperatorName),
+		operand(rbac, "rolebindings", names.OperatorName),
+		inOperatorNamespace(rbac, "roles", names.OperatorName),
+		inOperatorNamespace(rbac, "rolebindings", names.OperatorName),
+		// The client CA bundle that the metrics endpoints authenticate
+		// with, and the binding that lets the operator read it.
+		{Resource: "configmaps", Namespace: names.AuthenticationNamespace, Name: names.AuthenticationConfigMap},
+		{Group: rbac, Resource: "rolebindings", Namespace: names.AuthenticationNamespace, Name: authenticationReaderBinding},
+		inOperatorNamespace(networking, "networkpolicies", "default-deny"),
+		inOperatorNamespace(networking, "networkpolicies", "allow-egress-to-api-server"),
+		inOperatorNamespace(networking, "networkpolicies", "allow-ingress-to-metrics"),
+		// How Prometheus scrapes both, and the alerts.
+		inOperatorNamespace(monitoring, "servicemonitors", names.OperatorName),
+		operand(monitoring, "servicemonitors", names.OperandName),
+		inOperatorNamespace(rbac, "roles", prometheusRBAC),
+		inOperatorNamespace(rbac, "rolebindings", prometheusRBAC),
+		operand(rbac, "roles", prometheusRBAC),
+		operand(rbac, "rolebindings", prometheusRBAC),
+		inOperatorNamespace(monitoring, "prometheusrules", names.OperandName),
 	}
 }
+
+// Names of RBAC in manifests/: the binding in kube-system to
+// extension-apiserver-authentication-reader, and Prometheus's Role and
+// RoleBinding in both namespaces.
+const (
+	authenticationReaderBinding = "http01-challenge-proxy-operator-authentication-reader"
+	prometheusRBAC              = "prometheus-k8s"
+)
 
 // operatorClusterRole names the operator's ClusterRole and its binding in
 // manifests/.

@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -8,9 +9,13 @@ import (
 	operatorv1 "github.com/openshift/api/operator/v1"
 	"github.com/openshift/library-go/pkg/operator/status"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/bindata"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/daemonset"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/staticresources"
 )
 
 func TestSettingsFromEnv(t *testing.T) {
@@ -62,5 +67,40 @@ func TestDegradedInertia(t *testing.T) {
 				t.Errorf("ClusterOperator Degraded = %s (%s), want %s", got.Status, got.Reason, tt.want)
 			}
 		})
+	}
+}
+
+// TestRelatedObjectsNameWhatTheOperatorCreatesAndReads: must-gather must
+// collect every object the operator creates at run time that inspecting its
+// namespace skips (the SCC Role and RoleBinding among them), and the inputs
+// it decides on.
+func TestRelatedObjectsNameWhatTheOperatorCreatesAndReads(t *testing.T) {
+	listed := map[configv1.ObjectReference]bool{}
+	for _, ref := range RelatedObjects() {
+		listed[ref] = true
+	}
+	// What `oc adm inspect namespace` collects by itself.
+	collectedWithTheNamespace := map[string]bool{"Service": true, "ConfigMap": true}
+	for _, file := range append([]string{"assets/daemonset.yaml"}, staticresources.Files...) {
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(bindata.MustAsset(file), &obj.Object); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if collectedWithTheNamespace[obj.GetKind()] {
+			continue
+		}
+		resource := strings.ToLower(obj.GetKind()) + "s"
+		ref := configv1.ObjectReference{Group: obj.GroupVersionKind().Group, Resource: resource, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+		if !listed[ref] {
+			t.Errorf("%s: %+v is not a related object", file, ref)
+		}
+	}
+	for _, input := range []configv1.ObjectReference{
+		{Group: "config.openshift.io", Resource: "infrastructures", Name: names.SingletonName},
+		{Group: "config.openshift.io", Resource: "apiservers", Name: names.SingletonName},
+	} {
+		if !listed[input] {
+			t.Errorf("input %+v is not a related object", input)
+		}
 	}
 }

@@ -325,11 +325,13 @@ func TestClusterOperatorListsRelatedObjects(t *testing.T) {
 	t.Error("no ClusterOperator manifest")
 }
 
-// Every related object that manifests/ creates must exist there under that
-// name: a typo would silently drop it from must-gather.
+// Every related object that manifests/ or the operator (bindata/assets)
+// creates must exist there under that name: a typo would silently drop it
+// from must-gather.
 func TestRelatedObjectsExist(t *testing.T) {
 	kinds := map[string]string{
 		"namespaces":                 "Namespace",
+		"serviceaccounts":            "ServiceAccount",
 		"http01challengeproxies":     "HTTP01ChallengeProxy",
 		"securitycontextconstraints": "SecurityContextConstraints",
 		"clusterroles":               "ClusterRole",
@@ -344,13 +346,26 @@ func TestRelatedObjectsExist(t *testing.T) {
 	for _, m := range loadManifests(t) {
 		shipped[m.obj.GroupVersionKind().Group+"/"+m.obj.GetKind()+"/"+m.obj.GetNamespace()+"/"+m.obj.GetName()] = true
 	}
+	assets, err := filepath.Glob("../../bindata/assets/*.yaml")
+	if err != nil || len(assets) == 0 {
+		t.Fatalf("no bindata assets: %v", err)
+	}
+	for _, file := range assets {
+		docs, err := readDocuments(file)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for _, obj := range docs {
+			shipped[obj.GroupVersionKind().Group+"/"+obj.GetKind()+"/"+obj.GetNamespace()+"/"+obj.GetName()] = true
+		}
+	}
 	for _, ref := range operator.RelatedObjects() {
 		kind, ok := kinds[ref.Resource]
 		if !ok {
 			continue // created at run time, e.g. the DaemonSet
 		}
 		if key := ref.Group + "/" + kind + "/" + ref.Namespace + "/" + ref.Name; !shipped[key] {
-			t.Errorf("related object %+v is not in manifests/ (looked for %s)", ref, key)
+			t.Errorf("related object %+v is neither in manifests/ nor in bindata/assets (looked for %s)", ref, key)
 		}
 	}
 }

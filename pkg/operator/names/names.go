@@ -21,6 +21,9 @@ const (
 	// SecurityContextConstraints is the SCC in manifests/ that lets the
 	// proxy use the host network and NET_ADMIN.
 	SecurityContextConstraints = "http01-challenge-proxy"
+	// OperandSCCRBAC names the Role and RoleBinding that grant the proxy's
+	// ServiceAccount the use of SecurityContextConstraints.
+	OperandSCCRBAC = OperandName + "-scc"
 
 	// ClusterOperator is the ClusterOperator this operator reports on.
 	ClusterOperator = "http01-challenge-proxy"

@@ -112,7 +112,7 @@ func NewController(
 }
 
 // sccRBACName names the Role and RoleBinding in assets/scc-role*.yaml.
-const sccRBACName = names.OperandName + "-scc"
+const sccRBACName = names.OperandSCCRBAC
 
 // Actions says whether to create or delete the static resources. It is the
 // whole policy, kept apart from the informers so that it can be tested:

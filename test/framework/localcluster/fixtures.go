@@ -214,6 +214,12 @@ func createFixtures(ctx context.Context, cfg *rest.Config, t Topology, releaseVe
 		return fmt.Errorf("writing the Ingress config's status: %w", err)
 	}
 
+	// The installer creates it on every cluster; the operator reads its TLS
+	// security profile and lists it among its relatedObjects.
+	if _, err := config.ConfigV1().APIServers().Create(ctx, &configv1.APIServer{ObjectMeta: metav1.ObjectMeta{Name: "cluster"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the APIServer config: %w", err)
+	}
+
 	cv := clusterVersion(releaseVersion, metav1.Now())
 	createdCV, err := config.ConfigV1().ClusterVersions().Create(ctx, cv, metav1.CreateOptions{})
 	if err != nil {
