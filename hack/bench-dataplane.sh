@@ -138,7 +138,7 @@ INGRESS_VIP=192.0.2.200
 declare -A NODE_ADDR=([ours]=192.0.2.11 [nginx]=192.0.2.12 [dnat]=192.0.2.13)
 declare -A API_VIP=([ours]=192.0.2.100 [nginx]=192.0.2.101 [dnat]=192.0.2.102)
 LISTEN_PORT=8888
-HEALTH_ADDRESS=127.0.0.1:9448
+HEALTH_ADDRESS=127.0.0.1:29448
 API_HOST=api.cluster.example.test
 # A token with the shape of cert-manager's: 43 base64url characters.
 TOKEN=LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0

@@ -21,8 +21,8 @@ import (
 // the listen port.
 const (
 	DefaultListenPort           = 8888
-	DefaultHealthListenAddress  = "127.0.0.1:9448"
-	DefaultMetricsListenAddress = "127.0.0.1:9449"
+	DefaultHealthListenAddress  = "127.0.0.1:29448"
+	DefaultMetricsListenAddress = "127.0.0.1:9450"
 	DefaultResyncInterval       = 30 * time.Second
 
 	minListenPort      = 1024 // as the API: below is privileged, 80 is what we redirect

@@ -51,10 +51,10 @@ func FuzzParseVIPs(f *testing.F) {
 // error names the flag at fault, and that a configuration that validates
 // keeps every promise the daemon relies on.
 func FuzzOptions(f *testing.F) {
-	f.Add("192.0.2.10,2001:db8::10", "192.0.2.20", 8888, "127.0.0.1:9448", "127.0.0.1:9449", "", "", "", "system:serviceaccount:openshift-monitoring:prometheus-k8s", int64(30*time.Second), 256, int64(30*time.Second))
-	f.Add("192.0.2.10", "192.0.2.20", 18888, "127.0.0.1:9448", "0.0.0.0:9449", "/tls/tls.crt", "/tls/tls.key", "/ca/client-ca-file", "a,b", int64(time.Second), 1, int64(0))
-	f.Add("192.0.2.10", "192.0.2.10", 80, "localhost:9448", "[::]:9449", "/tls/tls.crt", "", "", ",", int64(0), 0, int64(-time.Second))
-	f.Add(`"192.0.2.10`, "2001:db8::20", 9449, "127.0.0.1:8888", "127.0.0.1:9448", " ", "x", "y", `"a,b",c`, int64(time.Hour), 65536, int64(time.Millisecond))
+	f.Add("192.0.2.10,2001:db8::10", "192.0.2.20", 8888, "127.0.0.1:29448", "127.0.0.1:9450", "", "", "", "system:serviceaccount:openshift-monitoring:prometheus-k8s", int64(30*time.Second), 256, int64(30*time.Second))
+	f.Add("192.0.2.10", "192.0.2.20", 18888, "127.0.0.1:29448", "0.0.0.0:9450", "/tls/tls.crt", "/tls/tls.key", "/ca/client-ca-file", "a,b", int64(time.Second), 1, int64(0))
+	f.Add("192.0.2.10", "192.0.2.10", 80, "localhost:29448", "[::]:9450", "/tls/tls.crt", "", "", ",", int64(0), 0, int64(-time.Second))
+	f.Add(`"192.0.2.10`, "2001:db8::20", 9450, "127.0.0.1:8888", "127.0.0.1:29448", " ", "x", "y", `"a,b",c`, int64(time.Hour), 65536, int64(time.Millisecond))
 	f.Fuzz(func(t *testing.T, apiVIPs, ingressVIPs string, listenPort int, health, metricsAddress, certFile, keyFile, clientCAFile, allowedClients string, resync int64, maxConnections int, pathProbe int64) {
 		o := NewOptions()
 		fs := pflag.NewFlagSet("daemon", pflag.ContinueOnError)

@@ -31,8 +31,8 @@ func TestOptionsConfig(t *testing.T) {
 		{name: "IPv6 API VIP, IPv4 ingress VIP", change: func(o *Options) { o.APIVIPs, o.IngressVIPs = []string{"2001:db8::10"}, []string{"192.0.2.20"} }},
 		{name: "highest port", change: func(o *Options) { o.ListenPort = 65535 }},
 		{name: "spaces after commas", change: func(o *Options) { o.APIVIPs = []string{"192.0.2.10", " 2001:db8::10"} }},
-		{name: "IPv6 loopback metrics", change: func(o *Options) { o.MetricsListenAddress = "[::1]:9449" }},
-		{name: "health on all addresses", change: func(o *Options) { o.HealthListenAddress = "0.0.0.0:9448" }},
+		{name: "IPv6 loopback metrics", change: func(o *Options) { o.MetricsListenAddress = "[::1]:9450" }},
+		{name: "health on all addresses", change: func(o *Options) { o.HealthListenAddress = "0.0.0.0:29448" }},
 
 		{name: "no API VIPs", change: func(o *Options) { o.APIVIPs = nil }, expectErrors: []string{"--api-vips: at least one address is required"}},
 		{name: "no ingress VIPs", change: func(o *Options) { o.IngressVIPs = nil }, expectErrors: []string{"--ingress-vips: at least one address is required"}},
@@ -60,25 +60,25 @@ func TestOptionsConfig(t *testing.T) {
 		{name: "port too high", change: func(o *Options) { o.ListenPort = 65536 }, expectErrors: []string{"--listen-port: 65536"}},
 		{name: "health without port", change: func(o *Options) { o.HealthListenAddress = "127.0.0.1" }, expectErrors: []string{`--health-listen-address: "127.0.0.1" is not an IP:port`}},
 		{name: "health port 0", change: func(o *Options) { o.HealthListenAddress = "127.0.0.1:0" }, expectErrors: []string{"has no port"}},
-		{name: "health host name", change: func(o *Options) { o.HealthListenAddress = "localhost:9448" }, expectErrors: []string{"is not an IP:port"}},
+		{name: "health host name", change: func(o *Options) { o.HealthListenAddress = "localhost:29448" }, expectErrors: []string{"is not an IP:port"}},
 		{
 			name:   "metrics off loopback without TLS",
-			change: func(o *Options) { o.MetricsListenAddress = "0.0.0.0:9449" },
+			change: func(o *Options) { o.MetricsListenAddress = "0.0.0.0:9450" },
 			expectErrors: []string{"--metrics-listen-address: 0.0.0.0 is not a loopback address",
 				"set --metrics-tls-cert-file, --metrics-tls-key-file and --metrics-client-ca-file"},
 		},
 		{
 			name:         "metrics on the node IP without TLS",
-			change:       func(o *Options) { o.MetricsListenAddress = "[2001:db8::11]:9449" },
+			change:       func(o *Options) { o.MetricsListenAddress = "[2001:db8::11]:9450" },
 			expectErrors: []string{"--metrics-listen-address: 2001:db8::11 is not a loopback address"},
 		},
-		{name: "metrics off loopback with TLS", change: func(o *Options) { withMetricsTLS(o); o.MetricsListenAddress = "0.0.0.0:9449" }},
+		{name: "metrics off loopback with TLS", change: func(o *Options) { withMetricsTLS(o); o.MetricsListenAddress = "0.0.0.0:9450" }},
 		{name: "metrics on loopback with TLS", change: withMetricsTLS},
 		{
 			name: "metrics TLS without the client CA",
 			change: func(o *Options) {
 				withMetricsTLS(o)
-				o.MetricsListenAddress = "0.0.0.0:9449"
+				o.MetricsListenAddress = "0.0.0.0:9450"
 				o.MetricsClientCAFile = " "
 			},
 			expectErrors: []string{"--metrics-client-ca-file: required too", "--metrics-listen-address: 0.0.0.0 is not a loopback address"},
@@ -122,8 +122,8 @@ func TestOptionsConfig(t *testing.T) {
 		{name: "TLS 1.3 suite name", change: func(o *Options) { o.MetricsTLSCiphers = []string{"TLS_AES_128_GCM_SHA256"} }, expectErrors: []string{`"TLS_AES_128_GCM_SHA256" is not a TLS 1.0-1.2 cipher suite`}},
 		{name: "no suite below TLS 1.3", change: func(o *Options) { o.MetricsTLSCiphers = nil }, expectErrors: []string{"--metrics-tls-cipher-suites: at least one suite is required below TLS 1.3"}},
 		{name: "health on the listen port", change: func(o *Options) { o.HealthListenAddress = "127.0.0.1:8888" }, expectErrors: []string{"--health-listen-address: port 8888 is the listen port"}},
-		{name: "metrics on the listen port", change: func(o *Options) { o.ListenPort = 9449 }, expectErrors: []string{"--metrics-listen-address: port 9449 is the listen port"}},
-		{name: "health and metrics on one port", change: func(o *Options) { o.MetricsListenAddress = "127.0.0.1:9448" }, expectErrors: []string{"port 9448 is also the health port"}},
+		{name: "metrics on the listen port", change: func(o *Options) { o.ListenPort = 9450 }, expectErrors: []string{"--metrics-listen-address: port 9450 is the listen port"}},
+		{name: "health and metrics on one port", change: func(o *Options) { o.MetricsListenAddress = "127.0.0.1:29448" }, expectErrors: []string{"port 29448 is also the health port"}},
 		{name: "resync too short", change: func(o *Options) { o.ResyncInterval = 100 * time.Millisecond }, expectErrors: []string{"--resync-interval: 100ms is not between 1s and 1h0m0s"}},
 		{name: "resync too long", change: func(o *Options) { o.ResyncInterval = 2 * time.Hour }, expectErrors: []string{"--resync-interval"}},
 		{name: "no connections", change: func(o *Options) { o.MaxConnections = 0 }, expectErrors: []string{"--max-connections: 0 is not between 1 and 65536"}},
@@ -184,8 +184,8 @@ func TestConfigFromDefaults(t *testing.T) {
 		APIVIPs:           []netip.Addr{netip.MustParseAddr("192.0.2.10")},
 		IngressVIPs:       []netip.Addr{netip.MustParseAddr("2001:db8::20")},
 		ListenPort:        8888,
-		HealthAddress:     netip.MustParseAddrPort("127.0.0.1:9448"),
-		Metrics:           metrics.ServerConfig{Address: netip.MustParseAddrPort("127.0.0.1:9449")},
+		HealthAddress:     netip.MustParseAddrPort("127.0.0.1:29448"),
+		Metrics:           metrics.ServerConfig{Address: netip.MustParseAddrPort("127.0.0.1:9450")},
 		ResyncInterval:    30 * time.Second,
 		MaxConnections:    1024,
 		PathProbeInterval: 30 * time.Second,
@@ -200,7 +200,7 @@ func TestConfigFromDefaults(t *testing.T) {
 func TestConfigWithMetricsTLS(t *testing.T) {
 	o := NewOptions()
 	o.APIVIPs, o.IngressVIPs = []string{"192.0.2.10"}, []string{"192.0.2.20"}
-	o.MetricsListenAddress = "0.0.0.0:9449"
+	o.MetricsListenAddress = "0.0.0.0:9450"
 	o.MetricsTLSCertFile, o.MetricsTLSKeyFile = " /etc/metrics-tls/tls.crt", "/etc/metrics-tls/tls.key"
 	o.MetricsClientCAFile = "/etc/metrics-client-ca/client-ca-file"
 	cfg, err := o.Config()
@@ -208,7 +208,7 @@ func TestConfigWithMetricsTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect := metrics.ServerConfig{
-		Address: netip.MustParseAddrPort("0.0.0.0:9449"),
+		Address: netip.MustParseAddrPort("0.0.0.0:9450"),
 		TLS: &metrics.TLSConfig{
 			Files: metrics.TLSFiles{
 				CertFile:     "/etc/metrics-tls/tls.crt",

@@ -80,9 +80,9 @@ func (c *cluster) testRejectsBadConfigs(t *testing.T) {
 		{"port 80, which is redirected", map[string]any{"mode": "CustomDeployment", "customDeployment": map[string]any{"internalPort": 80}},
 			"spec.customDeployment.internalPort: Invalid value: 80"},
 		{"the health port", map[string]any{"mode": "CustomDeployment", "customDeployment": map[string]any{"internalPort": names.DaemonHealthPort}},
-			"internalPort must not be 9448 or 9449"},
+			"is the proxy's own health port"},
 		{"the metrics port", map[string]any{"mode": "CustomDeployment", "customDeployment": map[string]any{"internalPort": names.DaemonMetricsPort}},
-			"internalPort must not be 9448 or 9449"},
+			"is the proxy's own metrics port"},
 		{"a port above 65535", map[string]any{"mode": "CustomDeployment", "customDeployment": map[string]any{"internalPort": tooHigh}},
 			"spec.customDeployment.internalPort: Invalid value: 65536"},
 	}

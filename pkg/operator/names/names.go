@@ -48,12 +48,14 @@ const (
 
 const (
 	// DaemonHealthPort is where the daemon serves /healthz and /readyz on
-	// 127.0.0.1. The config API forbids it as spec.customDeployment.internalPort.
-	DaemonHealthPort int32 = 9448
+	// 127.0.0.1: outside 9000-9999, which OpenShift's host-port registry
+	// keeps for reachable ports (docs/host-ports.md). The config API forbids
+	// it as spec.customDeployment.internalPort.
+	DaemonHealthPort int32 = 29448
 	// DaemonMetricsPort is where the daemon serves /metrics over TLS on every
 	// address of the node, for Prometheus to scrape. The config API forbids
 	// it as spec.customDeployment.internalPort.
-	DaemonMetricsPort int32 = 9449
+	DaemonMetricsPort int32 = 9450
 )
 
 // The daemon's metrics: a Service for Prometheus to discover the pods by,

@@ -89,9 +89,10 @@ var badConfigs = []rejection{
 		message: `spec.customDeployment.internalPort: Invalid value: 70000: spec.customDeployment.internalPort in body should be less than or equal to 65535`,
 	},
 	{
-		name:    "internalPort of the health endpoint",
-		object:  `{"metadata":{"name":"cluster"},"spec":{"mode":"CustomDeployment","customDeployment":{"internalPort":9448}}}`,
-		message: `internalPort must not be 9448 or 9449: the proxy's health and metrics endpoints listen there`,
+		// TestInternalPortRefusesTakenPorts tries every taken port.
+		name:    "internalPort 2379, etcd's",
+		object:  `{"metadata":{"name":"cluster"},"spec":{"mode":"CustomDeployment","customDeployment":{"internalPort":2379}}}`,
+		message: `spec.customDeployment.internalPort: Invalid value: "integer": internalPort 2379 is etcd's in OpenShift's host-port registry: pick a port no control-plane service uses`,
 	},
 	{
 		name:    "customDeployment without mode",

@@ -43,8 +43,8 @@ const (
 	keyAuth = token + ".account-key-thumbprint"
 
 	ourTable      = "http01_challenge_proxy"
-	healthAddress = "127.0.0.1:9448"
-	metricsURL    = "http://127.0.0.1:9449/metrics"
+	healthAddress = "127.0.0.1:29448"
+	metricsURL    = "http://127.0.0.1:9450/metrics"
 
 	// noPathProbe turns the daemon's own path probe off. Tests that count
 	// what the router sees, or whose router misbehaves on purpose, need to

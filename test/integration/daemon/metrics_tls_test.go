@@ -37,14 +37,14 @@ func TestMetricsOverTLS(t *testing.T) {
 	tlsMount, caMount := newMount(t, "metrics-tls"), newMount(t, "metrics-client-ca")
 
 	p := c.startDaemon(t,
-		"--metrics-listen-address=0.0.0.0:9449",
+		"--metrics-listen-address=0.0.0.0:9450",
 		"--metrics-tls-cert-file="+tlsMount.Path("tls.crt"),
 		"--metrics-tls-key-file="+tlsMount.Path("tls.key"),
 		"--metrics-client-ca-file="+caMount.Path("client-ca-file"),
 	)
 	// Prometheus scrapes the pod, that is the node's address, from
 	// elsewhere: the client namespace stands in for it.
-	endpoint := netip.AddrPortFrom(nodeAddrs[0].Addr(), 9449)
+	endpoint := netip.AddrPortFrom(nodeAddrs[0].Addr(), 9450)
 	prometheus := clientCA.IssueClient(t, prometheusName)
 
 	t.Run("without its files the daemon is ready and serves challenges", func(t *testing.T) {

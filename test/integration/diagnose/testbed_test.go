@@ -48,7 +48,7 @@ const (
 	// line naming it shows who answered.
 	routerServer = "haproxy"
 	// healthAddress is the daemon's readiness endpoint on the node.
-	healthAddress = "127.0.0.1:9448"
+	healthAddress = "127.0.0.1:29448"
 	// diagnoseTimeout is diagnose's --timeout: longer than the proxy's
 	// own upstream limits, short enough for a quick test.
 	diagnoseTimeout = "--timeout=8s"

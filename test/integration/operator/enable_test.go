@@ -33,8 +33,8 @@ func TestEnableOnBareMetal(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantArgs := []string{
-		"--health-listen-address=127.0.0.1:9448",
-		"--metrics-listen-address=0.0.0.0:9449",
+		"--health-listen-address=127.0.0.1:29448",
+		"--metrics-listen-address=0.0.0.0:9450",
 		"--metrics-tls-cert-file=/var/run/secrets/metrics-serving-cert/tls.crt",
 		"--metrics-tls-key-file=/var/run/secrets/metrics-serving-cert/tls.key",
 		"--metrics-client-ca-file=/var/run/configmaps/metrics-client-ca/client-ca-file",
