@@ -72,7 +72,9 @@ change; the daemon starts without them), and only certificates whose common
 name is in --metrics-allowed-clients may read.
 
 On SIGTERM or SIGINT it removes its nftables rules, drains connections, then
-deletes its table.`,
+deletes its table. The table is owned by the daemon's netlink socket: no other
+process can change it, and the kernel deletes it when the daemon dies, even by
+SIGKILL.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// The flags parsed; the error of a bad value says what is wrong
@@ -116,10 +118,11 @@ func addKlogFlags(fs *pflag.FlagSet) {
 //
 // Two daemons do not fight over the rules: the listener is bound first and
 // the port is exclusive, so a second instance fails before touching nftables
-// while the first one serves. One that starts while its predecessor drains
-// (the port is released when draining starts) installs the rules, sees the
-// predecessor's final table deletion like any other tamper, and puts them
-// back within the debounce.
+// while the first one serves; and the table belongs to the netlink socket of
+// the daemon that created it (rules.Kernel), so no other process can change
+// it. One that starts while its predecessor drains (the port is released
+// when draining starts) is refused the table until the predecessor deletes
+// it or dies, and installs its own at its next retry, within a second.
 func Run(ctx context.Context, cfg Config) error {
 	m := metrics.New()
 	kernel := rules.NewKernel()

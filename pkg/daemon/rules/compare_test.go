@@ -46,12 +46,17 @@ func TestDiff(t *testing.T) {
 		},
 		{
 			name:   "table dormant",
-			got:    mutated(func(t *Table) { t.Flags = 1 }),
-			expect: []Difference{{TableFlags, "table flags are 0x1, want 0x0"}},
+			got:    mutated(func(t *Table) { t.Flags = 1 | TableFlagOwner }),
+			expect: []Difference{{TableFlags, "table flags are 0x3, want 0x2"}},
+		},
+		{
+			name:   "table not owned (an earlier version's)",
+			got:    mutated(func(t *Table) { t.Flags = 0 }),
+			expect: []Difference{{TableFlags, "table flags are 0x0, want 0x2"}},
 		},
 		{
 			name:   "empty table after a flush of its chains",
-			got:    Table{Present: true},
+			got:    Table{Present: true, Flags: TableFlagOwner},
 			expect: []Difference{{ChainMissing, "chain prerouting missing"}, {ChainMissing, "chain output missing"}, {ChainMissing, "chain input missing"}},
 		},
 		{
@@ -154,7 +159,7 @@ func TestDiff(t *testing.T) {
 				t.Chains[0].Rules = t.Chains[0].Rules[:1]
 			}),
 			expect: []Difference{
-				{TableFlags, "table flags are 0x1, want 0x0"},
+				{TableFlags, "table flags are 0x1, want 0x2"},
 				{RuleCount, "chain prerouting: 1 rules, want 2"},
 				{ChainMissing, "chain output missing"},
 				{ChainMissing, "chain input missing"},

@@ -55,6 +55,12 @@ const (
 	// nf_conntrack_common.h): the connection's destination was rewritten,
 	// which our redirect does to every connection it sends to the proxy.
 	ctStatusDNAT uint32 = 1 << 5
+
+	// TableFlagOwner is NFT_TABLE_F_OWNER (Linux 5.12, RHEL 9): the table
+	// belongs to the netlink socket that created it. Only that socket can
+	// change or delete it, and the kernel deletes it when the socket closes,
+	// however the daemon died. golang.org/x/sys does not name it yet.
+	TableFlagOwner uint32 = 0x2
 )
 
 // Table is the content of our nftables table: the desired state built by
@@ -62,8 +68,8 @@ const (
 type Table struct {
 	// Present is false when the kernel has no such table.
 	Present bool
-	// Flags are the table flags; anything but 0 (e.g. dormant) disables
-	// our rules.
+	// Flags are the table flags: TableFlagOwner and nothing else (dormant
+	// would disable our rules).
 	Flags  uint32
 	Chains []Chain
 }
@@ -95,6 +101,7 @@ type Rule struct {
 func Desired(apiVIPs []netip.Addr, listenPort uint16) Table {
 	return Table{
 		Present: true,
+		Flags:   TableFlagOwner,
 		Chains: []Chain{
 			natChain(PreroutingChain, *nftables.ChainHookPrerouting, apiVIPs, listenPort, nil),
 			natChain(OutputChain, *nftables.ChainHookOutput, apiVIPs, listenPort, matchOutputInterface(loopbackInterface)),
@@ -117,6 +124,7 @@ func Desired(apiVIPs []netip.Addr, listenPort uint16) Table {
 func Draining(listenPort uint16) Table {
 	return Table{
 		Present: true,
+		Flags:   TableFlagOwner,
 		Chains: []Chain{
 			drainingChain(PreroutingChain, *nftables.ChainHookPrerouting),
 			drainingChain(OutputChain, *nftables.ChainHookOutput),

@@ -104,7 +104,7 @@ func TestDesired(t *testing.T) {
 			name: "one IPv4 VIP",
 			vips: []string{"192.0.2.10"},
 			port: 8888,
-			expect: Table{Present: true, Chains: []Chain{
+			expect: Table{Present: true, Flags: 2, Chains: []Chain{
 				chainWith("prerouting", unix.NF_INET_PRE_ROUTING, Rule{
 					Exprs:    concat(ip4Daddr(192, 0, 2, 10), tcpDport80, redirectToPort(0x22, 0xb8)),
 					UserData: comment("http01-challenge-proxy: redirect 192.0.2.10 tcp/80 to :8888"),
@@ -120,7 +120,7 @@ func TestDesired(t *testing.T) {
 			name: "one IPv6 VIP on another port",
 			vips: []string{"2001:db8::10"},
 			port: 9000,
-			expect: Table{Present: true, Chains: []Chain{
+			expect: Table{Present: true, Flags: 2, Chains: []Chain{
 				chainWith("prerouting", unix.NF_INET_PRE_ROUTING, Rule{
 					Exprs:    concat(ip6Daddr(v6VIP), tcpDport80, redirectToPort(0x23, 0x28)),
 					UserData: comment("http01-challenge-proxy: redirect 2001:db8::10 tcp/80 to :9000"),
@@ -136,7 +136,7 @@ func TestDesired(t *testing.T) {
 			name: "dual stack with several VIPs keeps their order",
 			vips: []string{"192.0.2.10", "2001:db8::10", "192.0.2.11", "2001:db8::11"},
 			port: 8888,
-			expect: Table{Present: true, Chains: []Chain{
+			expect: Table{Present: true, Flags: 2, Chains: []Chain{
 				chainWith("prerouting", unix.NF_INET_PRE_ROUTING,
 					Rule{Exprs: concat(ip4Daddr(192, 0, 2, 10), tcpDport80, redirectToPort(0x22, 0xb8)), UserData: comment("http01-challenge-proxy: redirect 192.0.2.10 tcp/80 to :8888")},
 					Rule{Exprs: concat(ip6Daddr(v6VIP), tcpDport80, redirectToPort(0x22, 0xb8)), UserData: comment("http01-challenge-proxy: redirect 2001:db8::10 tcp/80 to :8888")},
@@ -186,7 +186,7 @@ func TestDraining(t *testing.T) {
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{0, 0, 0, 0}},
 	}
 	rule := Rule{Exprs: ctStateEstablished, UserData: comment("http01-challenge-proxy: draining: keeps conntrack on for redirected connections")}
-	expect := Table{Present: true, Chains: []Chain{
+	expect := Table{Present: true, Flags: 2, Chains: []Chain{
 		chainWith("prerouting", unix.NF_INET_PRE_ROUTING, rule),
 		chainWith("output", unix.NF_INET_LOCAL_OUT, rule),
 		guardFor(0x22, 0xb8, "8888"),

@@ -95,10 +95,11 @@ func TestPathProbeFollowsTheRouter(t *testing.T) {
 	}
 }
 
-// TestPathProbeRunsAfterEveryRepair sets an interval no test waits for, so
-// that only the daemon's own trigger, when its rules are back in place, can
-// cause a probe.
-func TestPathProbeRunsAfterEveryRepair(t *testing.T) {
+// TestPathProbeRunsAfterEveryInstall sets an interval no test waits for, so
+// that only the daemon's own trigger, when its rules are (back) in place, can
+// cause a probe. A flush of the ruleset cannot touch our owned table, so it
+// causes neither a repair nor a probe.
+func TestPathProbeRunsAfterEveryInstall(t *testing.T) {
 	logDuration(t)
 	c := newCluster(t)
 	p := c.startDaemon(t, "--path-probe-interval=1h")
@@ -119,7 +120,10 @@ func TestPathProbeRunsAfterEveryRepair(t *testing.T) {
 	}
 
 	c.node.Exec(t, "nft", "flush ruleset")
-	eventually(t, pathProbeWithinDeadline, "probes after the repair", afterRepair(4))
+	time.Sleep(time.Second)
+	if err := afterRepair(2)(); err != nil {
+		t.Error(err)
+	}
 }
 
 // TestPathProbeFromANodeWithoutTheVIP runs a second control-plane node that
