@@ -31,8 +31,8 @@ import (
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/clientca"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/configstatus"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/daemonset"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/disabledcondition"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gate"
-	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/gatestatus"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/staticresources"
 )
@@ -128,7 +128,7 @@ func Run(ctx context.Context, cc *controllercmd.ControllerContext, settings Sett
 		clientCAController,
 		daemonset.NewController(operatorClient, inputs, kubeClient.AppsV1(), daemonSets, clusterConfigInformers.Config().V1().APIServers(), versions,
 			settings.OperandImage, settings.ReleaseVersion, cc.EventRecorder),
-		gatestatus.NewController(inputs, configClient.ConfigV1(), clusterOperators, cc.Clock, cc.EventRecorder),
+		disabledcondition.NewController(inputs, configClient.ConfigV1(), clusterOperators, cc.Clock, cc.EventRecorder),
 		configstatus.NewController(inputs, proxyClient.ConfigV1alpha1(), configInformers.Config().V1alpha1().HTTP01ChallengeProxies(),
 			daemonSets, cc.Clock, cc.EventRecorder),
 		status.NewClusterOperatorStatusController(names.ClusterOperator, RelatedObjects(), configClient.ConfigV1(),

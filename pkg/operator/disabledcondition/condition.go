@@ -1,7 +1,7 @@
-// Package gatestatus publishes the gate's decision where admins and
-// monitoring look for it: the ClusterOperator's Disabled condition and the
-// http01_challenge_proxy_operator_enabled metric.
-package gatestatus
+// Package disabledcondition owns the ClusterOperator's Disabled condition and
+// its metric, http01_challenge_proxy_operator_enabled: where admins and
+// monitoring look for the gate's decision.
+package disabledcondition
 
 import (
 	configv1 "github.com/openshift/api/config/v1"

@@ -1,4 +1,4 @@
-package gatestatus
+package disabledcondition
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package gatestatus
+package disabledcondition
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 )
 
 // ControllerName is the controller's name in logs and events.
-const ControllerName = "GateStatusController"
+const ControllerName = "DisabledConditionController"
 
 // Controller owns the ClusterOperator's Disabled condition and the
 // enabled metric. It writes the condition straight onto the ClusterOperator
@@ -38,7 +38,7 @@ type Controller struct {
 	clock           clock.PassiveClock
 }
 
-// NewController returns the gate status controller.
+// NewController returns the Disabled condition controller.
 func NewController(
 	inputs gate.Inputs,
 	clusterOperators configv1client.ClusterOperatorsGetter,
@@ -60,7 +60,7 @@ func NewController(
 		WithFilteredEventsInformers(factory.NamesFilter(names.ClusterOperator), informer.Informer()).
 		WithSync(c.sync).
 		ResyncEvery(5*time.Minute).
-		ToController(ControllerName, recorder.WithComponentSuffix("gate-status-controller"))
+		ToController(ControllerName, recorder.WithComponentSuffix("disabled-condition-controller"))
 }
 
 func (c *Controller) sync(ctx context.Context, syncCtx factory.SyncContext) error {
