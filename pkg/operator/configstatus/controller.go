@@ -57,11 +57,7 @@ func NewController(
 		daemonSets: daemonSets.Lister(),
 		clock:      clock,
 	}
-	f := factory.New()
-	for _, i := range inputs.Informers() {
-		f = f.WithInformers(i)
-	}
-	return f.
+	return inputs.NewControllerFactory().
 		WithFilteredEventsInformers(factory.NamesFilter(names.OperandName), daemonSets.Informer()).
 		WithSync(c.sync).
 		ResyncEvery(5*time.Minute).

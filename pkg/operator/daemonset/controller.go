@@ -78,13 +78,9 @@ func NewController(
 		operandImage:   operandImage,
 		releaseVersion: releaseVersion,
 	}
-	f := factory.New()
-	for _, i := range inputs.Informers() {
-		f = f.WithInformers(i)
-	}
 	// The gate's informers include the operator resource's: its
 	// managementState and logLevel are inputs too.
-	return f.
+	return inputs.NewControllerFactory().
 		WithFilteredEventsInformers(factory.NamesFilter(names.OperandName), informer.Informer()).
 		WithFilteredEventsInformers(factory.NamesFilter(names.SingletonName), apiServers.Informer()).
 		WithSync(c.sync).

@@ -52,11 +52,7 @@ func NewController(
 		lister:          informer.Lister(),
 		clock:           clock,
 	}
-	f := factory.New()
-	for _, i := range inputs.Informers() {
-		f = f.WithInformers(i)
-	}
-	return f.
+	return inputs.NewControllerFactory().
 		WithFilteredEventsInformers(factory.NamesFilter(names.ClusterOperator), informer.Informer()).
 		WithSync(c.sync).
 		ResyncEvery(5*time.Minute).

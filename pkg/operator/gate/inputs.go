@@ -6,6 +6,7 @@ import (
 
 	operatorv1 "github.com/openshift/api/operator/v1"
 	configv1informers "github.com/openshift/client-go/config/informers/externalversions/config/v1"
+	"github.com/openshift/library-go/pkg/controller/factory"
 	"github.com/openshift/library-go/pkg/operator/v1helpers"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/cache"
@@ -38,6 +39,17 @@ func NewInputs(infrastructures configv1informers.InfrastructureInformer, configs
 // watch, so that it syncs again when the decision may have changed.
 func (in Inputs) Informers() []cache.SharedIndexInformer {
 	return []cache.SharedIndexInformer{in.infrastructures.Informer(), in.configs.Informer(), in.operator.Informer()}
+}
+
+// NewControllerFactory starts a controller that acts on the decision: it
+// syncs on every change of the inputs, and only once their caches are
+// filled.
+func (in Inputs) NewControllerFactory() *factory.Factory {
+	f := factory.New()
+	for _, i := range in.Informers() {
+		f = f.WithInformers(i)
+	}
+	return f
 }
 
 // ErrNotSynced is returned while the caches are still filling. A lister
