@@ -27,6 +27,8 @@ import (
 // +kubebuilder:resource:path=http01challengeproxies,scope=Cluster,singular=http01challengeproxy
 // +kubebuilder:subresource:status
 // +kubebuilder:metadata:annotations="include.release.openshift.io/self-managed-high-availability=true"
+// +kubebuilder:metadata:annotations="capability.openshift.io/name=baremetal"
+// +kubebuilder:metadata:annotations="release.openshift.io/feature-set=CustomNoUpgrade,DevPreviewNoUpgrade,TechPreviewNoUpgrade"
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=".spec.mode",description="How the proxy is deployed; empty means disabled"
 // +kubebuilder:printcolumn:name="Port",type=integer,JSONPath=".status.internalPort",description="The node-local port the proxy listens on"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=".status.conditions[?(@.type==\"Ready\")].status",description="Whether every control-plane node serves challenges"

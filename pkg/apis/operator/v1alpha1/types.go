@@ -20,6 +20,8 @@ import (
 // +kubebuilder:resource:path=http01challengeproxies,scope=Cluster,singular=http01challengeproxy
 // +kubebuilder:subresource:status
 // +kubebuilder:metadata:annotations="include.release.openshift.io/self-managed-high-availability=true"
+// +kubebuilder:metadata:annotations="capability.openshift.io/name=baremetal"
+// +kubebuilder:metadata:annotations="release.openshift.io/feature-set=CustomNoUpgrade,DevPreviewNoUpgrade,TechPreviewNoUpgrade"
 // +kubebuilder:printcolumn:name="Available",type=string,JSONPath=".status.conditions[?(@.type==\"DaemonSetAvailable\")].status",description="Whether the proxy DaemonSet is available"
 // +kubebuilder:printcolumn:name="Degraded",type=string,JSONPath=".status.conditions[?(@.type==\"DaemonSetDegraded\")].status",description="Whether the proxy DaemonSet is degraded"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=".metadata.creationTimestamp"
