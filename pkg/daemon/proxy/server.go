@@ -46,6 +46,8 @@ const (
 // connection that closes after its response frees its slot at once.
 type Server struct {
 	handler *Handler
+	// work hands accepted connections to idle workers (see dispatch).
+	work chan connJob
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -56,7 +58,7 @@ type Server struct {
 
 // NewServer returns the proxy's server for handler.
 func NewServer(handler *Handler) *Server {
-	return &Server{handler: handler, listeners: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{}}
+	return &Server{handler: handler, work: make(chan connJob), listeners: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{}}
 }
 
 // Serve accepts connections on ln until it is closed. It returns
@@ -91,11 +93,48 @@ func (s *Server) Serve(ln net.Listener) error {
 			return net.ErrClosed
 		}
 		if buf, n, answered := s.serveReady(conn); !answered {
-			go s.serveConn(conn, buf, n)
+			s.dispatch(connJob{conn, buf, n})
 			// Let it run: while connections keep arriving, this loop never
 			// blocks, and would hold its thread for a whole time slice
 			// with every goroutine it started queued behind it.
 			runtime.Gosched()
+		}
+	}
+}
+
+// connJob is an accepted connection and the bytes read from it so far.
+type connJob struct {
+	conn net.Conn
+	buf  *[maxHeadBytes]byte
+	n    int
+}
+
+// workerIdleTimeout is how long a worker waits for another connection
+// before it exits, so that the goroutines a burst started do not outlive
+// it for long.
+const workerIdleTimeout = 10 * time.Second
+
+// dispatch serves job on an idle worker, or on a new one. Workers are
+// reused because a new goroutine's stack grows, by copying, to what a
+// forward needs, on every connection.
+func (s *Server) dispatch(job connJob) {
+	select {
+	case s.work <- job:
+	default:
+		go s.worker(job)
+	}
+}
+
+func (s *Server) worker(job connJob) {
+	idle := time.NewTimer(workerIdleTimeout)
+	defer idle.Stop()
+	for {
+		s.serveConn(job.conn, job.buf, job.n)
+		idle.Reset(workerIdleTimeout)
+		select {
+		case job = <-s.work:
+		case <-idle.C:
+			return
 		}
 	}
 }

@@ -144,10 +144,10 @@ func (l *socketListener) Close() error {
 func (l *socketListener) Accept() (net.Conn, error) {
 	for {
 		var fd int
-		var sa syscall.Sockaddr
+		var remote netip.AddrPort
 		var err error
 		if rerr := l.raw.Read(func(lfd uintptr) bool {
-			fd, sa, err = acceptSocket(int(lfd))
+			fd, remote, err = rawAccept4(int(lfd))
 			return err != syscall.EAGAIN
 		}); rerr != nil {
 			if l.closed.Load() {
@@ -161,16 +161,7 @@ func (l *socketListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: os.NewSyscallError("accept4", err)}
 		}
-		return &socketConn{fd: fd, remote: net.TCPAddrFromAddrPort(sockaddrAddrPort(sa))}, nil
-	}
-}
-
-func acceptSocket(lfd int) (int, syscall.Sockaddr, error) {
-	for {
-		fd, sa, err := syscall.Accept4(lfd, syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
-		if err != syscall.EINTR {
-			return fd, sa, err
-		}
+		return &socketConn{fd: fd, remote: net.TCPAddrFromAddrPort(remote)}, nil
 	}
 }
 
@@ -188,8 +179,9 @@ type socketConn struct {
 	fd     int
 	closed bool
 	// polled is the socket once it is in the poller, whose own locking
-	// takes over from mu.
+	// takes over from mu; raw waits on it.
 	polled *os.File
+	raw    syscall.RawConn
 	// noWait makes a read or write that would block fail with
 	// errWouldBlock instead (see Server.serveReady).
 	noWait        bool
@@ -207,7 +199,7 @@ func (c *socketConn) Read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return 0, c.opError("read", net.ErrClosed)
 		}
-		n, err := ignoringEINTR(func() (int, error) { return syscall.Read(c.fd, p) })
+		n, err := rawRead(c.fd, p)
 		if err != syscall.EAGAIN {
 			c.mu.Unlock()
 			switch {
@@ -224,9 +216,23 @@ func (c *socketConn) Read(p []byte) (int, error) {
 		}
 		c.poll()
 	}
-	f := c.polled
+	raw := c.raw
 	c.mu.Unlock()
-	return f.Read(p)
+	var n int
+	var err error
+	if werr := raw.Read(func(fd uintptr) bool {
+		n, err = rawRead(int(fd), p)
+		return err != syscall.EAGAIN
+	}); werr != nil {
+		return 0, c.opError("read", werr) // closed, or past the deadline
+	}
+	switch {
+	case err != nil:
+		return 0, c.opError("read", os.NewSyscallError("read", err))
+	case n == 0 && len(p) > 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 func (c *socketConn) Write(p []byte) (int, error) {
@@ -238,7 +244,7 @@ func (c *socketConn) Write(p []byte) (int, error) {
 			return 0, c.opError("write", net.ErrClosed)
 		}
 		for n < len(p) {
-			m, err := ignoringEINTR(func() (int, error) { return syscall.Write(c.fd, p[n:]) })
+			m, err := rawWrite(c.fd, p[n:])
 			if err == syscall.EAGAIN {
 				break
 			}
@@ -258,15 +264,31 @@ func (c *socketConn) Write(p []byte) (int, error) {
 		}
 		c.poll()
 	}
-	f := c.polled
+	raw := c.raw
 	c.mu.Unlock()
-	m, err := f.Write(p[n:])
-	return n + m, err
+	var err error
+	if werr := raw.Write(func(fd uintptr) bool {
+		for n < len(p) {
+			var m int
+			if m, err = rawWrite(int(fd), p[n:]); err != nil {
+				return err != syscall.EAGAIN
+			}
+			n += m
+		}
+		return true
+	}); werr != nil {
+		return n, c.opError("write", werr)
+	}
+	if err != nil {
+		return n, c.opError("write", os.NewSyscallError("write", err))
+	}
+	return n, nil
 }
 
 // poll hands the socket to Go's poller. Called with mu held.
 func (c *socketConn) poll() {
 	c.polled = os.NewFile(uintptr(c.fd), "tcp")
+	c.raw, _ = c.polled.SyscallConn() // fails only on a closed file
 	c.polled.SetReadDeadline(c.readDeadline)
 	c.polled.SetWriteDeadline(c.writeDeadline)
 }
@@ -281,7 +303,7 @@ func (c *socketConn) Close() error {
 	if c.polled != nil {
 		return c.polled.Close() // also wakes a Read or Write waiting on it
 	}
-	return syscall.Close(c.fd)
+	return rawClose(c.fd)
 }
 
 // CloseWrite sends our FIN (see closeAfterResponse).
@@ -365,21 +387,21 @@ func (c *socketConn) opError(op string, err error) error {
 // in the poller for it. Failures to connect are *net.OpError with Op
 // "dial", like net's.
 func dialAndWrite(target netip.AddrPort, timeout time.Duration, request []byte) (*socketConn, error) {
-	domain, sa := socketAddress(target)
-	fd, err := syscall.Socket(domain, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
+	domain, _ := socketAddress(target)
+	fd, err := rawSocket(domain)
 	if err != nil {
 		return nil, dialFailure(target, os.NewSyscallError("socket", err))
 	}
 	c := &socketConn{fd: fd, remote: net.TCPAddrFromAddrPort(target)}
-	switch err := syscall.Connect(fd, sa); err {
+	switch err := rawConnect(fd, target); err {
 	case nil, syscall.EINPROGRESS, syscall.EINTR:
 	default:
-		syscall.Close(fd)
+		rawClose(fd)
 		return nil, dialFailure(target, os.NewSyscallError("connect", err))
 	}
 	// EAGAIN while the handshake is under way; a failed handshake's error
 	// (ECONNREFUSED) once it is over.
-	n, err := ignoringEINTR(func() (int, error) { return syscall.Write(fd, request) })
+	n, err := rawWrite(fd, request)
 	// A router that cannot take a request of a few hundred bytes within
 	// the dial timeout is as good as down.
 	c.writeDeadline = time.Now().Add(timeout)
@@ -413,27 +435,21 @@ func dialAndWrite(target netip.AddrPort, timeout time.Duration, request []byte) 
 func (c *socketConn) awaitConnected() error {
 	c.mu.Lock()
 	c.poll()
-	f := c.polled
+	raw := c.raw
 	c.mu.Unlock()
-	raw, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
 	// An edge-triggered poller reports changes only, and the handshake may
 	// have ended before the socket entered it: the state is checked before
 	// the first wait, and after every wake-up.
 	var connectErr error
 	if err := raw.Write(func(fd uintptr) bool {
-		code, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
-		switch errno := syscall.Errno(code); {
+		errno, err := rawSocketError(int(fd))
+		switch {
 		case err != nil:
 			connectErr = os.NewSyscallError("getsockopt", err)
 		case errno != 0:
 			connectErr = os.NewSyscallError("connect", errno)
 		default:
-			// No error: connected, or still connecting.
-			_, err := syscall.Getpeername(int(fd))
-			return err != syscall.ENOTCONN
+			return rawConnected(int(fd)) // or still connecting
 		}
 		return true
 	}); err != nil {
@@ -461,13 +477,4 @@ func sockaddrAddrPort(sa syscall.Sockaddr) netip.AddrPort {
 		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), uint16(sa.Port))
 	}
 	return netip.AddrPort{}
-}
-
-func ignoringEINTR(f func() (int, error)) (int, error) {
-	for {
-		n, err := f()
-		if err != syscall.EINTR {
-			return n, err
-		}
-	}
 }
