@@ -449,7 +449,8 @@ done
   map "\$http_content_length:\$http_transfer_encoding" \$h01_has_body { ":" 0; "0:" 0; default 1; }
   map \$request_uri \$h01_challenge { "~^/\\.well-known/acme-challenge/[A-Za-z0-9_-]{16,128}\$" 1; default 0; }
   server {
-    listen ${LISTEN_PORT} default_server;
+    # deferred is TCP_DEFER_ACCEPT, as our listener sets.
+    listen ${LISTEN_PORT} default_server deferred;
     location / {
       if (\$h01_method_ok = 0) {
         add_header Allow "GET, HEAD" always;
