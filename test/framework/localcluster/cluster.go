@@ -149,6 +149,9 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if manifests, err = IncludedManifests(manifests, manifestFiles, LocalFeatureSet); err != nil {
+		return nil, err
+	}
 	deploy, err := operatorDeploymentFrom(manifests)
 	if err != nil {
 		return nil, err
@@ -291,7 +294,7 @@ func (b *bringUp) openShiftAPIs(manifests []Manifest) error {
 		return err
 	}
 
-	b.progress.step("Applying manifests/ in file order, as the cluster-version operator does (%s)", manifestsDescription(manifests))
+	b.progress.step("Applying manifests/ in file order, as the cluster-version operator does for a %s cluster (%s)", LocalFeatureSet, manifestsDescription(manifests))
 	return applyManifests(b.ctx, b.admin, manifests, operatorDeployment, func(format string, args ...any) {
 		fmt.Fprintf(b.out, format+"\n", args...)
 	})
