@@ -118,14 +118,9 @@ func Run(ctx context.Context, cc *controllercmd.ControllerContext, settings Sett
 	clusterOperators := clusterOperatorInformers.Config().V1().ClusterOperators()
 	versions := status.NewVersionGetter()
 
-	clientCAController, err := clientca.NewController(operatorClient, inputs, kubeClient, clientCAInformers, cc.EventRecorder)
-	if err != nil {
-		return err
-	}
-
 	controllers := []factory.Controller{
-		staticresources.NewController(operatorClient, inputs, kubeClient, kubeInformers, clientCAInformers.Copy(), cc.EventRecorder),
-		clientCAController,
+		staticresources.NewController(operatorClient, inputs, kubeClient, kubeInformers, cc.EventRecorder),
+		clientca.NewController(operatorClient, inputs, kubeClient.CoreV1(), clientCAInformers, cc.EventRecorder),
 		daemonset.NewController(operatorClient, inputs, kubeClient.AppsV1(), daemonSets, clusterConfigInformers.Config().V1().APIServers(), versions,
 			settings.OperandImage, settings.ReleaseVersion, cc.EventRecorder),
 		disabledcondition.NewController(inputs, configClient.ConfigV1(), clusterOperators, cc.Clock, cc.EventRecorder),

@@ -1,7 +1,7 @@
 // Package staticresources applies the proxy's ServiceAccount, SCC RBAC and
-// metrics Service from bindata while the proxy is enabled, and removes them,
-// and the copy of the client CA bundle, once it is disabled or removed, with
-// library-go's static resource controller.
+// metrics Service from bindata while the proxy is enabled, and removes them
+// once it is disabled or removed, with library-go's static resource
+// controller.
 package staticresources
 
 import (
@@ -11,7 +11,6 @@ import (
 	"github.com/openshift/library-go/pkg/operator/staticresourcecontroller"
 	"github.com/openshift/library-go/pkg/operator/v1helpers"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	corev1informers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/bindata"
@@ -34,13 +33,7 @@ var Files = []string{
 	"assets/metrics-service.yaml",
 }
 
-// ClientCAFile names the operand namespace's copy of the client CA bundle,
-// which this controller only ever deletes: the clientca package makes it.
-const ClientCAFile = "assets/metrics-client-ca.yaml"
-
-// NewController returns the static resource controller for Files and
-// ClientCAFile. clientCACopy is the informer of the copy, from the clientca
-// package.
+// NewController returns the static resource controller for Files.
 //
 // It passes an explicit delete function to WithConditionalResources: with
 // nil, library-go deletes whenever create is false, which includes "the
@@ -51,7 +44,6 @@ func NewController(
 	inputs gate.Inputs,
 	kubeClient kubernetes.Interface,
 	kubeInformers v1helpers.KubeInformersForNamespaces,
-	clientCACopy corev1informers.ConfigMapInformer,
 	recorder events.Recorder,
 ) factory.Controller {
 	operand := kubeInformers.InformersFor(names.OperandNamespace)
@@ -59,7 +51,6 @@ func NewController(
 	roles := operand.Rbac().V1().Roles().Lister()
 	roleBindings := operand.Rbac().V1().RoleBindings().Lister()
 	services := operand.Core().V1().Services().Lister()
-	clientCAs := clientCACopy.Lister()
 
 	// The present functions say whether there is anything left to delete,
 	// so that a disabled cluster does not send DELETEs on every resync.
@@ -70,23 +61,16 @@ func NewController(
 		_, serviceErr := services.Services(names.OperandNamespace).Get(names.MetricsService)
 		return !apierrors.IsNotFound(saErr) || !apierrors.IsNotFound(roleErr) || !apierrors.IsNotFound(bindingErr) || !apierrors.IsNotFound(serviceErr)
 	}
-	clientCAPresent := func() bool {
-		_, err := clientCAs.ConfigMaps(names.OperandNamespace).Get(names.MetricsClientCAConfigMap)
-		return !apierrors.IsNotFound(err)
-	}
 	shouldCreate := func() bool {
 		decision, err := inputs.Decide()
 		create, _ := Actions(decision, err, anyPresent)
 		return create
 	}
-	shouldDelete := func(present func() bool) resourceapply.ConditionalFunction {
-		return func() bool {
-			decision, err := inputs.Decide()
-			_, del := Actions(decision, err, present)
-			return del
-		}
+	shouldDelete := func() bool {
+		decision, err := inputs.Decide()
+		_, del := Actions(decision, err, anyPresent)
+		return del
 	}
-	never := func() bool { return false }
 
 	c := staticresourcecontroller.NewStaticResourceController(
 		InstanceName,
@@ -96,15 +80,10 @@ func NewController(
 		operatorClient,
 		recorder,
 	).
-		WithConditionalResources(bindata.Asset, Files, shouldCreate, shouldDelete(anyPresent)).
+		WithConditionalResources(bindata.Asset, Files, shouldCreate, shouldDelete).
 		// Watches the kinds of Files in the operand namespace, and has the
 		// applies read from those caches.
-		AddKubeInformers(kubeInformers).
-		// Added after AddKubeInformers on purpose: that would watch every
-		// ConfigMap of the operand namespace for it, where the copy's own
-		// informer, which watches it alone by name, does.
-		WithConditionalResources(bindata.Asset, []string{ClientCAFile}, never, shouldDelete(clientCAPresent)).
-		AddInformer(clientCACopy.Informer())
+		AddKubeInformers(kubeInformers)
 	for _, informer := range inputs.Informers() {
 		c = c.AddInformer(informer)
 	}

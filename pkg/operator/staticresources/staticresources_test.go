@@ -50,7 +50,7 @@ func TestActions(t *testing.T) {
 }
 
 func TestFilesExist(t *testing.T) {
-	for _, f := range append(Files, ClientCAFile) {
+	for _, f := range Files {
 		if _, err := bindata.Asset(f); err != nil {
 			t.Errorf("Files lists %s: %v", f, err)
 		}
@@ -61,14 +61,13 @@ func TestFilesExist(t *testing.T) {
 // them, a disabled proxy would leave its resources behind without an error.
 func TestFilesMatchTheNamesLookedFor(t *testing.T) {
 	want := map[string]bool{
-		"*v1.ServiceAccount/" + names.OperandNamespace + "/" + names.OperandName:         true,
-		"*v1.Role/" + names.OperandNamespace + "/" + sccRBACName:                         true,
-		"*v1.RoleBinding/" + names.OperandNamespace + "/" + sccRBACName:                  true,
-		"*v1.Service/" + names.OperandNamespace + "/" + names.MetricsService:             true,
-		"*v1.ConfigMap/" + names.OperandNamespace + "/" + names.MetricsClientCAConfigMap: true,
+		"*v1.ServiceAccount/" + names.OperandNamespace + "/" + names.OperandName: true,
+		"*v1.Role/" + names.OperandNamespace + "/" + sccRBACName:                 true,
+		"*v1.RoleBinding/" + names.OperandNamespace + "/" + sccRBACName:          true,
+		"*v1.Service/" + names.OperandNamespace + "/" + names.MetricsService:     true,
 	}
 	got := map[string]bool{}
-	for _, f := range append(Files, ClientCAFile) {
+	for _, f := range Files {
 		obj, err := resourceread.ReadGenericWithUnstructured(bindata.MustAsset(f))
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
@@ -89,11 +88,6 @@ func TestFilesMatchTheNamesLookedFor(t *testing.T) {
 			}
 		case *corev1.Service:
 			got[fmt.Sprintf("%T/%s/%s", o, o.Namespace, o.Name)] = true
-		case *corev1.ConfigMap:
-			got[fmt.Sprintf("%T/%s/%s", o, o.Namespace, o.Name)] = true
-			if f != ClientCAFile || len(o.Data)+len(o.BinaryData) != 0 {
-				t.Errorf("%s: a ConfigMap with data; the only one is the copy of the client CA bundle, which is never applied from bindata", f)
-			}
 		default:
 			t.Errorf("%s holds an unexpected %T", f, obj)
 		}
