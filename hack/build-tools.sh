@@ -4,13 +4,17 @@
 # Usage: hack/build-tools.sh [-f|--force] [-l|--list] [tool ...]
 #
 # Tools: etcd kube-apiserver kube-controller-manager kube-scheduler kubectl
-#        kwok pebble pebble-challtestsrv crds
-# No tool means all of them. "crds" runs hack/fetch-openshift-crds.sh.
+#        kwok pebble pebble-challtestsrv cert-manager-controller
+#        cert-manager-acmesolver crds
+# No tool means all of them. "crds" runs hack/fetch-openshift-crds.sh and
+# copies cert-manager's CRDs from its pinned module into
+# _output/crds/cert-manager.
 #
 # Every tool comes from a small wrapper Go module under hack/tools/<module>/
 # whose go.mod/go.sum pin the exact upstream version. A binary is rebuilt only
 # when its stamp (_output/tools/stamps/<binary>) does not match the module's
-# go.mod/go.sum, the Go version and the build flags, so a version bump
+# go.mod/go.sum (and its own Go files, where it has mains of its own), the
+# Go version and the build flags, so a version bump
 # rebuilds and everything else is a no-op. All stale binaries of one wrapper
 # module are built by a single `go build`, so they share compiled packages.
 #
@@ -30,7 +34,8 @@ export GOTOOLCHAIN=local
 export GOWORK=off
 export CGO_ENABLED=0
 
-ALL_TOOLS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok pebble pebble-challtestsrv crds)
+ALL_TOOLS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok pebble pebble-challtestsrv
+  cert-manager-controller cert-manager-acmesolver crds)
 
 # tool -> wrapper module directory under hack/tools
 declare -A TOOL_MODULE=(
@@ -42,6 +47,8 @@ declare -A TOOL_MODULE=(
   [kwok]=kwok
   [pebble]=pebble
   [pebble-challtestsrv]=pebble
+  [cert-manager-controller]=certmanager
+  [cert-manager-acmesolver]=certmanager
 )
 # tool -> main package
 declare -A TOOL_PKG=(
@@ -53,6 +60,10 @@ declare -A TOOL_PKG=(
   [kwok]=sigs.k8s.io/kwok/cmd/kwok
   [pebble]=github.com/letsencrypt/pebble/v2/cmd/pebble
   [pebble-challtestsrv]=github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv
+  # Thin mains of our own over cert-manager's exported packages: its cmd/*
+  # are modules the module proxy does not serve.
+  [cert-manager-controller]=./cmd/cert-manager-controller
+  [cert-manager-acmesolver]=./cmd/cert-manager-acmesolver
 )
 # wrapper module -> upstream module whose version it pins
 declare -A MODULE_UPSTREAM=(
@@ -60,6 +71,7 @@ declare -A MODULE_UPSTREAM=(
   [kube]=k8s.io/kubernetes
   [kwok]=sigs.k8s.io/kwok
   [pebble]=github.com/letsencrypt/pebble/v2
+  [certmanager]=github.com/cert-manager/cert-manager
 )
 # wrapper module -> cold build time (empty module and build caches), measured
 # on the 2-core CI machine while it was busy with other builds; an idle one
@@ -69,6 +81,7 @@ declare -A MODULE_COLD_TIME=(
   [kube]="~5-13 min"
   [kwok]="~1.5-4 min"
   [pebble]="~10 s"
+  [certmanager]="~4-8 min"
 )
 
 usage() {
@@ -156,6 +169,11 @@ module_ldflags() {
       flags+=" -X ${pkg}.buildDate=1970-01-01T00:00:00Z"
     done
   fi
+  if [[ "${mod}" == certmanager ]]; then
+    # What cert-manager's release build stamps: the version it reports, and
+    # the tag of its default solver image.
+    flags+=" -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=${version}"
+  fi
   if [[ "${mod}" == pebble ]]; then
     # cmd/pebble's -version; the challenge server has no such variable.
     flags+=" -X main.version=${version}"
@@ -170,6 +188,40 @@ stamp_for() {
   printf 'tool=%s\nmodule=hack/tools/%s\nversion=%s %s\npackage=%s\ngo.sum-sha256=%s\ngo=%s %s/%s\nldflags=%s\n' \
     "${tool}" "${mod}" "${MODULE_UPSTREAM[${mod}]}" "${version}" "${TOOL_PKG[${tool}]}" "${sum}" \
     "$(go env GOVERSION)" "$(go env GOOS)" "$(go env GOARCH)" "${ldflags}"
+  local sources
+  sources="$(module_sources_sum "${mod}")"
+  if [[ -n "${sources}" ]]; then
+    printf 'sources-sha256=%s\n' "${sources}"
+  fi
+}
+
+# module_sources_sum MODULE_DIR : a hash of the module's own Go files besides
+# tools.go, empty when it has none (it only pins upstream mains).
+module_sources_sum() {
+  local dir="${TOOLS_MODULES_DIR}/$1" files
+  mapfile -t files < <(cd "${dir}" && find . -name '*.go' ! -path ./tools.go | LC_ALL=C sort)
+  if ((${#files[@]} == 0)); then
+    return 0
+  fi
+  (cd "${dir}" && sha256sum "${files[@]}" | sha256sum | cut -d' ' -f1)
+}
+
+# install_cert_manager_crds : copies deploy/crds of the cert-manager module
+# pinned in hack/tools/certmanager into _output/crds/cert-manager, verbatim.
+install_cert_manager_crds() {
+  local mod=certmanager version src dest="${CRDS_OUTPUT_DIR}/cert-manager"
+  version="$(module_version "${mod}")"
+  if [[ -z "${force}" && -f "${dest}/.version" && "$(cat "${dest}/.version")" == "${MODULE_UPSTREAM[${mod}]}@${version}" ]]; then
+    tools::log "cert-manager CRDs ${version} are up to date (${dest})"
+    return 0
+  fi
+  src="$(cd "${TOOLS_MODULES_DIR}/${mod}" && go list -m -f '{{.Dir}}' "${MODULE_UPSTREAM[${mod}]}")"
+  [[ -d "${src}/deploy/crds" ]] || tools::die "${MODULE_UPSTREAM[${mod}]}@${version} has no deploy/crds"
+  mkdir -p "${dest}"
+  rm -f "${dest}"/*.yaml "${dest}/.version"
+  install -m 0644 "${src}"/deploy/crds/*.yaml "${dest}/"
+  echo "${MODULE_UPSTREAM[${mod}]}@${version}" >"${dest}/.version"
+  tools::log "installed cert-manager CRDs ${version} into ${dest}"
 }
 
 # build_module MODULE_DIR TOOL... : build the stale tools of one wrapper module.
@@ -241,4 +293,5 @@ done
 
 if [[ -n "${want_crds}" ]]; then
   "${REPO_ROOT}/hack/fetch-openshift-crds.sh"
+  install_cert_manager_crds
 fi
