@@ -8,6 +8,7 @@
 //	local-cluster move-api-vip --to=master-1 [--instance=demo]
 //	local-cluster diagnose [--instance=demo] [-- DIAGNOSE FLAGS]
 //	local-cluster kubelet|service-ca|router --state=FILE   (started by up)
+//	local-cluster forward-apiserver --state=FILE --netns=NAME (started by up)
 package main
 
 import (
@@ -26,7 +27,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
-	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/localcluster"
 )
@@ -58,7 +58,7 @@ func main() {
 	var instance string
 	root.PersistentFlags().StringVar(&instance, "instance", "demo", "Name of the cluster; instances run side by side (the tests use \"e2e\")")
 	root.AddCommand(upCommand(&instance), downCommand(&instance), statusCommand(&instance),
-		issueCommand(&instance), moveAPIVIPCommand(&instance), kubeletCommand(), serviceCACommand(), routerCommand(), diagnoseCommand(&instance))
+		issueCommand(&instance), moveAPIVIPCommand(&instance), kubeletCommand(), serviceCACommand(), routerCommand(), forwardAPIServerCommand(), diagnoseCommand(&instance))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	err := root.ExecuteContext(ctx)
@@ -280,7 +280,7 @@ func kubeletCommand() *cobra.Command {
 	var statePath string
 	cmd := &cobra.Command{
 		Use:    "kubelet",
-		Short:  "Run the pods of the operand namespace on the control-plane nodes' namespaces (started by up)",
+		Short:  "Run the operand namespace's pods on the control-plane nodes, and cert-manager's solver pods on the pod network (started by up)",
 		Args:   cobra.NoArgs,
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -293,21 +293,12 @@ func kubeletCommand() *cobra.Command {
 				return err
 			}
 			readyFile := s.KubeletReadyFile()
-			kubelet := &localcluster.Kubelet{
-				Client:    client,
-				Namespace: names.OperandNamespace,
-				Nodes:     s.Topology.ControlPlane(),
-				Images:    s.Images,
-				LogDir:    s.PodLogDir(),
-				PodDir:    s.KubeletPodDir(),
-				Ready: func() {
-					if err := os.WriteFile(readyFile, nil, 0o644); err != nil {
-						klog.ErrorS(err, "Writing the ready file")
-					}
-				},
-			}
 			defer os.Remove(readyFile)
-			return kubelet.Run(cmd.Context())
+			return localcluster.RunKubelets(cmd.Context(), s, client, func() {
+				if err := os.WriteFile(readyFile, nil, 0o644); err != nil {
+					klog.ErrorS(err, "Writing the ready file")
+				}
+			})
 		},
 	}
 	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")
@@ -358,13 +349,13 @@ func componentClient(s *localcluster.State, component string) (*kubernetes.Clien
 	return kubernetes.NewForConfig(cfg)
 }
 
-// routerCommand runs the router; up starts it detached, inside the router
-// namespace.
+// routerCommand runs the router; up starts it detached. It listens and
+// dials inside the router namespace.
 func routerCommand() *cobra.Command {
 	var statePath string
 	cmd := &cobra.Command{
 		Use:    "router",
-		Short:  "Route by Host on the ingress VIPs, with cert-manager's HTTP-01 solvers behind (started by up, in the router namespace)",
+		Short:  "Route the cluster's Ingresses on the ingress VIPs, in the router namespace (started by up)",
 		Args:   cobra.NoArgs,
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -372,11 +363,39 @@ func routerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return localcluster.RunRouter(cmd.Context(), s.Topology.IngressVIPs)
+			client, err := componentClient(s, "router")
+			if err != nil {
+				return err
+			}
+			return localcluster.RunRouter(cmd.Context(), client, s.Topology.Router.Netns, s.Topology.IngressVIPs)
 		},
 	}
 	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")
 	_ = cmd.MarkFlagRequired("state")
+	return cmd
+}
+
+// forwardAPIServerCommand forwards kube-apiserver's loopback port into a
+// namespace, for cert-manager's controller; up starts it detached.
+func forwardAPIServerCommand() *cobra.Command {
+	var statePath, netnsName string
+	cmd := &cobra.Command{
+		Use:    "forward-apiserver",
+		Short:  "Forward kube-apiserver's loopback port into a network namespace (started by up)",
+		Args:   cobra.NoArgs,
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := localcluster.LoadState(statePath)
+			if err != nil {
+				return err
+			}
+			return localcluster.ForwardAPIServer(cmd.Context(), s, netnsName)
+		},
+	}
+	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")
+	cmd.Flags().StringVar(&netnsName, "netns", "", "The network namespace to forward into")
+	_ = cmd.MarkFlagRequired("state")
+	_ = cmd.MarkFlagRequired("netns")
 	return cmd
 }
 

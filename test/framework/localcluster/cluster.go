@@ -47,13 +47,14 @@ const (
 )
 
 // toolNames are the pinned tools a local cluster runs.
-var toolNames = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "pebble", "pebble-challtestsrv"}
+var toolNames = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "pebble", "pebble-challtestsrv",
+	"cert-manager-controller", "cert-manager-acmesolver"}
 
 // stopOrder is the order Down stops processes in: the operator first, so
 // that it does not react to the rest going away, then the kubelet, which
 // stops the daemons gracefully (they remove their nftables rules) while the
 // API server still answers, and the API server's storage last.
-var stopOrder = []string{"operator", "kubelet", "service-ca", "kwok", "kube-scheduler", "kube-controller-manager", "router", "pebble", "pebble-challtestsrv", "kube-apiserver", "etcd"}
+var stopOrder = []string{"operator", "cert-manager", "cert-manager-api-forwarder", "kubelet", "service-ca", "kwok", "kube-scheduler", "kube-controller-manager", "router", "pebble", "pebble-challtestsrv", "kube-apiserver", "etcd"}
 
 // UpOptions configure Up.
 type UpOptions struct {
@@ -161,6 +162,11 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		return nil, fmt.Errorf("the operator Deployment in manifests/ sets no %s", names.OperandImageEnv)
 	}
 	binDir := filepath.Join(opts.RepoRoot, "_output", "bin")
+	certManagerVersion, err := CertManagerVersion(opts.RepoRoot)
+	if err != nil {
+		return nil, err
+	}
+	solverImage := SolverImage(certManagerVersion)
 	s = &State{
 		Instance:       opts.Instance,
 		Dir:            dir,
@@ -171,7 +177,12 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		OperandImage:   operandImage,
 		// The operator's image and the operand image are the same image
 		// in the payload; both are the binary of `make build` here.
-		Images:             Images{operandImage: binDir, deploy.Spec.Template.Spec.Containers[0].Image: binDir},
+		Images: Images{operandImage: binDir, deploy.Spec.Template.Spec.Containers[0].Image: binDir,
+			// cert-manager's solver image ships its acmesolver, built into
+			// the tools.
+			solverImage: filepath.Dir(tools["cert-manager-acmesolver"])},
+		Entrypoints:        map[string]string{solverImage: "cert-manager-acmesolver"},
+		CertManagerVersion: certManagerVersion,
 		Ports:              ports,
 		CreatedAt:          time.Now().UTC().Truncate(time.Second),
 		CertificatesExpire: apiserver.CertificateExpiry().UTC().Truncate(time.Second),
@@ -200,6 +211,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		b.router,
 		b.serviceCA,
 		b.kubelet,
+		b.certManager,
 		func() error { return b.operator(deploy, manifests) },
 	} {
 		if err := phase(); err != nil {
@@ -373,11 +385,12 @@ func (b *bringUp) internet() error {
 	return SetChallengeDNS(b.ctx, b.s, APIHost, b.s.Topology.APIVIPs[:1])
 }
 
-// router starts the router in the router namespace, on the ingress VIPs.
+// router starts the router, which serves the ingress VIPs in the router
+// namespace.
 func (b *bringUp) router() error {
 	b.progress.step("Starting the router on the ingress VIPs, in the router namespace")
 	t := b.s.Topology
-	r, err := b.start(processSpec{name: "router", netns: t.Router.Netns, path: b.self, args: []string{"router", "--state=" + StatePath(b.s.Dir)}})
+	r, err := b.start(processSpec{name: "router", path: b.self, args: []string{"router", "--state=" + StatePath(b.s.Dir)}})
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ const (
 	userKwok              = "local-cluster:kwok"
 	userKubelet           = "local-cluster:kubelet"
 	userServiceCA         = "local-cluster:service-ca"
+	userRouter            = "local-cluster:router"
 	groupMasters          = "system:masters"
 	frontProxyUser        = "front-proxy-client"
 	// prometheusUser is the identity of the in-cluster Prometheus.
@@ -119,6 +120,7 @@ func newCredentials(dir string, apiPort int, adminKubeconfig string) (*credentia
 		return nil, err
 	}
 	opUser, opGroups := operatorUser()
+	cmUser, cmGroups := certManagerUser()
 	files := map[string][]byte{
 		serviceCACertFile:    serviceCA.CertPEM(),
 		serviceCAKeyFile:     serviceCAKey,
@@ -152,6 +154,9 @@ func newCredentials(dir string, apiPort int, adminKubeconfig string) (*credentia
 		"kubelet":                 {userKubelet, []string{groupMasters}},
 		"service-ca":              {userServiceCA, []string{groupMasters}},
 		"operator":                {opUser, opGroups},
+		"cert-manager":            {cmUser, cmGroups},
+		// The router reads Ingresses, Services and EndpointSlices.
+		"router": {userRouter, []string{groupMasters}},
 	} {
 		cert, key, err := c.clientCA.IssueClient(id.user, id.groups)
 		if err != nil {
@@ -333,7 +338,8 @@ func kwokArgs(c *credentials, stagesFile string) []string {
 }
 
 // kwokStages tells kwok which pods to simulate: every pod except those of
-// the operand namespace, which the local kubelet runs for real. Nodes get
+// the operand namespace and cert-manager's solver pods, which the local
+// kubelet runs for real. Nodes get
 // kwok's default stages (initialisation, then lease heartbeats), which apply
 // when a configuration has no node stage.
 func kwokStages(realNamespace string) string {
@@ -351,6 +357,8 @@ spec:
     - key: .metadata.namespace
       operator: NotIn
       values: [%[1]q]
+    - key: .metadata.labels["%[2]s"]
+      operator: DoesNotExist
     - key: .metadata.deletionTimestamp
       operator: DoesNotExist
     - key: .status.phase
@@ -398,13 +406,15 @@ spec:
     - key: .metadata.namespace
       operator: NotIn
       values: [%[1]q]
+    - key: .metadata.labels["%[2]s"]
+      operator: DoesNotExist
     - key: .metadata.deletionTimestamp
       operator: Exists
   next:
     finalizers:
       empty: true
     delete: true
-`, realNamespace)
+`, realNamespace, SolverPodLabel)
 }
 
 // readinessCheck is polled by waitReady until it succeeds.

@@ -3,13 +3,8 @@ package localcluster
 import (
 	"bufio"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -23,9 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/acme"
-	"k8s.io/klog/v2"
-
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/rules"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
@@ -35,23 +27,36 @@ import (
 type IssueOptions struct {
 	// Domain is the certificate's only name; APIHost by default.
 	Domain string
+	// Certificate names the cert-manager Certificate; the README's
+	// (openshift-config/api-cert) by default.
+	Certificate string
+	Namespace   string
 	// IPv6 makes the CA validate over IPv6: the domain then resolves to
-	// the IPv6 API VIP too, and Pebble prefers it.
+	// the IPv6 API VIP alone (AAAA only).
 	IPv6 bool
-	// Timeout bounds the whole issuance; two minutes by default.
+	// Timeout bounds the whole issuance; three minutes by default.
 	Timeout time.Duration
 }
 
 // IssueResult is a certificate and how its challenge travelled.
 type IssueResult struct {
-	Domain   string
-	Leaf     *x509.Certificate
-	ChainPEM []byte
-	KeyPEM   []byte
+	Domain string
+	// Certificate is the cert-manager Certificate, namespace/name, and
+	// Revision its status.revision once Ready.
+	Certificate string
+	Revision    int64
+	// Conditions are the Certificate's conditions once Ready.
+	Conditions []string
+	Leaf       *x509.Certificate
+	ChainPEM   []byte
+	KeyPEM     []byte
 	// Root is Pebble's root CA, which the chain verifies against.
 	Root *x509.Certificate
 	// CAAddress is where the CA validates from (the internet namespace).
 	CAAddress netip.Addr
+	// SelfCheckAddress is where cert-manager's self-check comes from (the
+	// worker it runs on).
+	SelfCheckAddress netip.Addr
 	// APIVIP is the VIP the domain resolved to for the validation.
 	APIVIP netip.Addr
 	// VIPHolder is the control-plane node that held the API VIP.
@@ -63,189 +68,112 @@ type IssueResult struct {
 	ProxyForwarded int
 	// MetricsError says why ProxyForwarded is unknown.
 	MetricsError error
-	// RouterRequests are the challenge requests the router received.
+	// RouterRequests are the challenge requests for the domain that the
+	// router received during the issuance: cert-manager's self-checks and
+	// the CA's validations.
 	RouterRequests []RouterRequest
 	Elapsed        time.Duration
 }
 
-// Issue gets a certificate for opts.Domain from Pebble the way cert-manager
-// would on a bare-metal cluster with the proxy: an ACME client whose HTTP-01
-// solver is reachable only through the router, which listens on the ingress
-// VIPs in the router namespace. Pebble resolves the domain to the API VIP
-// and fetches the challenge from API_VIP:80, which only the proxy on the
-// node holding the VIP can answer, by forwarding to the router.
+// Issue has cert-manager issue the README's Certificate, for opts.Domain,
+// from Pebble through the README's ClusterIssuer, and collects the
+// evidence of the challenge's path. Pebble resolves the domain to the API
+// VIP and fetches the challenge from API_VIP:80, which only the proxy on the
+// node holding the VIP can answer, by forwarding to the router, which routes
+// cert-manager's solver Ingress to its solver pod. cert-manager checks the
+// same URL from its worker before it lets Pebble validate. A Certificate
+// that is already Ready is renewed, as `cmctl renew` does.
 func Issue(ctx context.Context, s *State, opts IssueOptions) (*IssueResult, error) {
 	start := time.Now()
-	if opts.Domain == "" {
-		opts.Domain = APIHost
-	}
-	if opts.Timeout == 0 {
-		opts.Timeout = 2 * time.Minute
-	}
+	opts = opts.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	t := s.Topology
-	result := &IssueResult{Domain: opts.Domain, ProxyForwarded: -1}
+	result := &IssueResult{Domain: opts.Domain, Certificate: opts.Namespace + "/" + opts.Certificate, ProxyForwarded: -1}
 
 	holder, err := APIVIPHolder(t)
 	if err != nil {
 		return nil, err
 	}
 	result.VIPHolder = holder
-	dnsAddrs := []netip.Addr{t.APIVIPs[0]}
-	result.APIVIP = t.APIVIPs[0]
-	result.CAAddress = t.Internet.Addresses[0]
-	if opts.IPv6 {
-		dnsAddrs = t.APIVIPs
-		result.APIVIP, _ = FirstOfFamily(t.APIVIPs, false)
-		result.CAAddress, _ = FirstOfFamily(t.Internet.Addresses, false)
+	want4 := !opts.IPv6
+	result.APIVIP, _ = FirstOfFamily(t.APIVIPs, want4)
+	result.CAAddress, _ = FirstOfFamily(t.Internet.Addresses, want4)
+	if worker, ok := t.CertManagerWorker(); ok {
+		result.SelfCheckAddress, _ = FirstOfFamily(worker.Addresses, want4)
 	}
-	if err := SetChallengeDNS(ctx, s, opts.Domain, dnsAddrs); err != nil {
+	if err := SetChallengeDNS(ctx, s, opts.Domain, []netip.Addr{result.APIVIP}); err != nil {
 		return nil, fmt.Errorf("setting the DNS records of %s: %w", opts.Domain, err)
 	}
 
-	// cert-manager runs in the cluster: its ACME client talks to the CA
-	// from the router's namespace, and its solver is reachable only
-	// through the router.
-	router := &netns.Namespace{Name: t.Router.Netns}
-	solver := &routerSolver{admin: newRouterAdmin(s), host: opts.Domain}
-	defer solver.cleanup()
-
+	cm, err := NewCertManagerClient(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := cm.ApplyClusterIssuer(ctx); err != nil {
+		return nil, err
+	}
 	holderNS := &netns.Namespace{Name: holder.Netns}
 	before, beforeErr := proxyForwardedCount(ctx, s, holderNS)
 
-	leafDER, chain, key, err := orderCertificate(ctx, s, router, opts.Domain, solver.present)
+	issued, err := cm.Issue(ctx, opts.Namespace, opts.Certificate, opts.Domain)
 	if err != nil {
-		return nil, fmt.Errorf("%w%s", err, solver.describe(ctx))
+		return nil, fmt.Errorf("%w%s", err, describeRouterRequests(ctx, s, opts.Domain, start))
 	}
+	result.Revision, result.Conditions = issued.Revision, issued.Conditions
+	result.ChainPEM, result.KeyPEM = issued.ChainPEM, issued.KeyPEM
 
 	if after, err := proxyForwardedCount(ctx, s, holderNS); err == nil && beforeErr == nil {
 		result.ProxyForwarded = after - before
 	} else {
 		result.MetricsError = errors.Join(beforeErr, err)
 	}
-	if result.RouterRequests, err = solver.requests(ctx); err != nil {
+	if result.RouterRequests, err = challengeRequests(ctx, s, opts.Domain, start); err != nil {
 		return nil, err
 	}
 	result.RedirectRules = redirectRules(holder.Netns)
-
-	if result.Leaf, err = x509.ParseCertificate(leafDER); err != nil {
+	if err := result.verify(ctx, s); err != nil {
 		return nil, err
 	}
-	client, err := acmeHTTPClient(router, s.Pebble.TLSCAFile, 30*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	rootPEM, err := fetchPEM(ctx, client, s.Pebble.ManagementURL+"/roots/0")
-	if err != nil {
-		return nil, fmt.Errorf("fetching Pebble's root: %w", err)
-	}
-	if result.Root, err = parseCertificatePEM(rootPEM); err != nil {
-		return nil, err
-	}
-	if err := verifyChain(result.Leaf, chain, result.Root, opts.Domain); err != nil {
-		return nil, err
-	}
-	for _, der := range append([][]byte{leafDER}, chain...) {
-		result.ChainPEM = append(result.ChainPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	result.KeyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 	result.Elapsed = time.Since(start)
 	return result, nil
 }
 
-// orderCertificate runs the ACME protocol: a new account, an order for
-// domain, the HTTP-01 challenge answered by present (path, answer), and
-// the finalized certificate. It returns the leaf, the rest of the chain and
-// the leaf's key.
-func orderCertificate(ctx context.Context, s *State, from *netns.Namespace, domain string, present func(ctx context.Context, path, answer string) error) ([]byte, [][]byte, crypto.Signer, error) {
-	httpClient, err := acmeHTTPClient(from, s.Pebble.TLSCAFile, 30*time.Second)
+func (o IssueOptions) withDefaults() IssueOptions {
+	if o.Domain == "" {
+		o.Domain = APIHost
+	}
+	if o.Certificate == "" {
+		o.Certificate, o.Namespace = readmeCertificateName, openShiftConfigNamespace
+	}
+	if o.Namespace == "" {
+		o.Namespace = openShiftConfigNamespace
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 3 * time.Minute
+	}
+	return o
+}
+
+// verify parses the issued chain and checks it against Pebble's root.
+func (r *IssueResult) verify(ctx context.Context, s *State) error {
+	chain, err := parseCertificatesPEM(r.ChainPEM)
 	if err != nil {
-		return nil, nil, nil, err
+		return fmt.Errorf("the Secret of %s: %w", r.Certificate, err)
 	}
-	accountKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	r.Leaf = chain[0]
+	client, err := acmeHTTPClient(&netns.Namespace{Name: s.Topology.Internet.Netns}, s.Pebble.TLSCAFile, 30*time.Second)
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
-	client := &acme.Client{Key: accountKey, DirectoryURL: s.Pebble.DirectoryURL, HTTPClient: httpClient, UserAgent: "local-cluster-acme-solver"}
-	if _, err := client.Register(ctx, &acme.Account{}, acme.AcceptTOS); err != nil {
-		return nil, nil, nil, fmt.Errorf("registering an ACME account: %w", err)
-	}
-	order, err := client.AuthorizeOrder(ctx, acme.DomainIDs(domain))
+	rootPEM, err := fetchPEM(ctx, client, s.Pebble.ManagementURL+"/roots/0")
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("ordering a certificate for %s: %w", domain, err)
+		return fmt.Errorf("fetching Pebble's root: %w", err)
 	}
-	for _, authzURL := range order.AuthzURLs {
-		authz, err := client.GetAuthorization(ctx, authzURL)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if authz.Status == acme.StatusValid {
-			continue
-		}
-		var challenge *acme.Challenge
-		for _, c := range authz.Challenges {
-			if c.Type == "http-01" {
-				challenge = c
-			}
-		}
-		if challenge == nil {
-			return nil, nil, nil, fmt.Errorf("the CA offers no http-01 challenge for %s", authz.Identifier.Value)
-		}
-		answer, err := client.HTTP01ChallengeResponse(challenge.Token)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if err := present(ctx, client.HTTP01ChallengePath(challenge.Token), answer); err != nil {
-			return nil, nil, nil, fmt.Errorf("presenting the http-01 challenge: %w", err)
-		}
-		if _, err := client.Accept(ctx, challenge); err != nil {
-			return nil, nil, nil, fmt.Errorf("accepting the http-01 challenge: %w", err)
-		}
-		if _, err := client.WaitAuthorization(ctx, authz.URI); err != nil {
-			return nil, nil, nil, fmt.Errorf("the CA did not validate the http-01 challenge for %s: %w", authz.Identifier.Value, err)
-		}
+	if r.Root, err = parseCertificatePEM(rootPEM); err != nil {
+		return err
 	}
-	// Pebble sends the order's URL only in the response that created it.
-	orderURL := order.URI
-	if order, err = client.WaitOrder(ctx, orderURL); err != nil {
-		return nil, nil, nil, fmt.Errorf("waiting for the order: %w", err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
-		Subject:  pkix.Name{CommonName: domain},
-		DNSNames: []string{domain},
-	}, key)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	ders, _, err := client.CreateOrderCert(ctx, order.FinalizeURL, csr, true)
-	if err != nil {
-		// x/crypto/acme waits for an order still processing at the URL
-		// of the finalize response's Location header, which Pebble does
-		// not send. The order's own URL is known: wait there instead.
-		final, waitErr := client.WaitOrder(ctx, orderURL)
-		if waitErr != nil {
-			return nil, nil, nil, fmt.Errorf("finalizing the order: %w; waiting for it: %v", err, waitErr)
-		}
-		if final.Status != acme.StatusValid {
-			return nil, nil, nil, fmt.Errorf("finalizing the order: %w; the order is %s", err, final.Status)
-		}
-		if ders, err = client.FetchCert(ctx, final.CertURL, true); err != nil {
-			return nil, nil, nil, fmt.Errorf("fetching the certificate: %w", err)
-		}
-	}
-	if len(ders) == 0 {
-		return nil, nil, nil, errors.New("the CA returned no certificate")
-	}
-	return ders[0], ders[1:], key, nil
+	return verifyChain(r.Leaf, chain[1:], r.Root, r.Domain)
 }
 
 func parseCertificatePEM(data []byte) (*x509.Certificate, error) {
@@ -256,16 +184,33 @@ func parseCertificatePEM(data []byte) (*x509.Certificate, error) {
 	return x509.ParseCertificate(block.Bytes)
 }
 
+// parseCertificatesPEM parses every certificate of a PEM chain.
+func parseCertificatesPEM(data []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no PEM certificate")
+	}
+	return out, nil
+}
+
 // verifyChain checks the leaf for domain against the root, through the
 // intermediates the CA sent.
-func verifyChain(leaf *x509.Certificate, chain [][]byte, root *x509.Certificate, domain string) error {
+func verifyChain(leaf *x509.Certificate, chain []*x509.Certificate, root *x509.Certificate, domain string) error {
 	roots, intermediates := x509.NewCertPool(), x509.NewCertPool()
 	roots.AddCert(root)
-	for _, der := range chain {
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			return err
-		}
+	for _, c := range chain {
 		intermediates.AddCert(c)
 	}
 	if _, err := leaf.Verify(x509.VerifyOptions{DNSName: domain, Roots: roots, Intermediates: intermediates}); err != nil {
@@ -274,55 +219,38 @@ func verifyChain(leaf *x509.Certificate, chain [][]byte, root *x509.Certificate,
 	return nil
 }
 
-// routerSolver presents challenges through the router, as cert-manager's
-// solver pods behind routes do, and removes them when done.
-type routerSolver struct {
-	admin *routerAdmin
-	host  string
-	paths []string
-}
-
-func (r *routerSolver) present(ctx context.Context, path, answer string) error {
-	r.paths = append(r.paths, path)
-	return r.admin.addChallenge(ctx, RouterChallenge{Host: r.host, Path: path, Answer: answer})
-}
-
-// requests are what the router received for the presented challenges.
-func (r *routerSolver) requests(ctx context.Context) ([]RouterRequest, error) {
+// challengeRequests are the challenge requests for domain that the router
+// received since start.
+func challengeRequests(ctx context.Context, s *State, domain string, since time.Time) ([]RouterRequest, error) {
+	all, err := newRouterAdmin(s).requests(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []RouterRequest
-	for _, path := range r.paths {
-		seen, err := r.admin.requestsFor(ctx, path)
-		if err != nil {
-			return nil, err
+	for _, r := range all {
+		if !r.Time.Before(since) && routeHost(r.Host) == domain && strings.HasPrefix(r.Path, challengePathPrefix) {
+			out = append(out, r)
 		}
-		out = append(out, seen...)
 	}
 	return out, nil
 }
 
-func (r *routerSolver) cleanup() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, path := range r.paths {
-		if err := r.admin.removeChallenge(ctx, RouterChallenge{Host: r.host, Path: path}); err != nil {
-			klog.ErrorS(err, "Removing a challenge from the router", "path", path)
-		}
-	}
-}
+const challengePathPrefix = "/.well-known/acme-challenge/"
 
-// describe summarises what the router saw, for error messages.
-func (r *routerSolver) describe(ctx context.Context) string {
-	seen, err := r.requests(ctx)
+// describeRouterRequests summarises what the router saw, for error
+// messages.
+func describeRouterRequests(ctx context.Context, s *State, domain string, since time.Time) string {
+	seen, err := challengeRequests(ctx, s, domain, since)
 	switch {
 	case err != nil:
 		return "; " + err.Error()
 	case len(seen) == 0:
-		return "; the router received no challenge request"
+		return "; the router received no challenge request for " + domain
 	}
 	var b strings.Builder
 	b.WriteString("; the router received:")
 	for _, req := range seen {
-		fmt.Fprintf(&b, "\n  %s %s Host=%s from %s: %d", req.Method, req.Path, req.Host, req.Remote, req.Status)
+		fmt.Fprintf(&b, "\n  %s %s Host=%s from %s, X-Forwarded-For %s: %d", req.Method, req.Path, req.Host, req.Remote, req.ForwardedFor, req.Status)
 	}
 	return b.String()
 }
@@ -444,7 +372,11 @@ func (r *IssueResult) Describe(t Topology) string {
 	if cn := leaf.Subject.CommonName; cn != "" {
 		subject = "CN=" + cn + ", " + subject
 	}
-	fmt.Fprintf(&b, "Certificate for %s, issued by Pebble through the proxy in %.1fs:\n", r.Domain, r.Elapsed.Seconds())
+	fmt.Fprintf(&b, "cert-manager's Certificate %s for %s is Ready at revision %d, issued by Pebble through the proxy in %.1fs:\n",
+		r.Certificate, r.Domain, r.Revision, r.Elapsed.Seconds())
+	for _, c := range r.Conditions {
+		fmt.Fprintf(&b, "  condition %s\n", c)
+	}
 	fmt.Fprintf(&b, "  subject   %s\n", subject)
 	fmt.Fprintf(&b, "  issuer    %s\n", leaf.Issuer)
 	fmt.Fprintf(&b, "  valid     %s to %s (%d days)\n", leaf.NotBefore.UTC().Format(time.DateTime+" MST"),
@@ -452,27 +384,55 @@ func (r *IssueResult) Describe(t Topology) string {
 	fmt.Fprintf(&b, "  chain     verifies for %s up to Pebble's root, %s\n", r.Domain, r.Root.Subject)
 
 	holder := r.VIPHolder.Name
+	selfChecks, validations := r.byOrigin()
 	fmt.Fprintf(&b, "\nThe challenge's path, with the evidence for each hop:\n")
-	fmt.Fprintf(&b, "  1. CA       Pebble (%s) resolved %s to %s, the API VIP, held by %s, and fetched http://%s/.well-known/acme-challenge/<token>\n",
+	fmt.Fprintf(&b, "  0. self-check cert-manager (%s) resolved %s to %s with the cluster's DNS and fetched the token first: %d request(s) reached the router\n",
+		describeAddr(t, r.SelfCheckAddress), r.Domain, r.APIVIP, len(selfChecks))
+	fmt.Fprintf(&b, "  1. CA         Pebble (%s) resolved %s to %s, the API VIP, held by %s, and fetched http://%s/.well-known/acme-challenge/<token>\n",
 		r.CAAddress, r.Domain, r.APIVIP, holder, r.Domain)
 	if rules := r.VIPRedirects(); len(rules) > 0 {
-		fmt.Fprintf(&b, "  2. redirect %s's nftables sent it to the proxy's port: %s\n", holder, strings.Join(rules, "; "))
+		fmt.Fprintf(&b, "  2. redirect   %s's nftables sent it to the proxy's port: %s\n", holder, strings.Join(rules, "; "))
 	} else {
-		fmt.Fprintf(&b, "  2. redirect (no redirect rule for %s found in %s's nftables)\n", r.APIVIP, holder)
+		fmt.Fprintf(&b, "  2. redirect   (no redirect rule for %s found in %s's nftables)\n", r.APIVIP, holder)
 	}
 	if r.ProxyForwarded >= 0 {
-		fmt.Fprintf(&b, "  3. proxy    %s's proxy forwarded %d challenge request(s) (http01_challenge_proxy_requests_total{outcome=\"forwarded\"})\n", holder, r.ProxyForwarded)
+		fmt.Fprintf(&b, "  3. proxy      %s's proxy forwarded %d challenge request(s) (http01_challenge_proxy_requests_total{outcome=\"forwarded\"})\n", holder, r.ProxyForwarded)
 	} else {
-		fmt.Fprintf(&b, "  3. proxy    (could not read %s's proxy metrics: %v)\n", holder, r.MetricsError)
+		fmt.Fprintf(&b, "  3. proxy      (could not read %s's proxy metrics: %v)\n", holder, r.MetricsError)
 	}
-	for _, g := range groupRequests(r.RouterRequests) {
-		fmt.Fprintf(&b, "  4. router   %s (ingress VIP) got %d× %s %s, Host %s, from %s with X-Forwarded-For %s: %d\n",
+	for _, g := range groupRequests(append(selfChecks, validations...)) {
+		fmt.Fprintf(&b, "  4. router     %s (ingress VIP) got %d× %s %s, Host %s, from %s with X-Forwarded-For %s: %d, routed by cert-manager's solver Ingress to its pod\n",
 			g.Local, g.count, g.Method, g.Path, g.Host, describeAddr(t, g.Remote.Addr()), describeAddr(t, netip.MustParseAddr(orZero(g.ForwardedFor))), g.Status)
 	}
 	if len(r.RouterRequests) == 0 {
-		fmt.Fprintf(&b, "  4. router   (received no request)\n")
+		fmt.Fprintf(&b, "  4. router     (received no request)\n")
 	}
 	return b.String()
+}
+
+// byOrigin splits the router's requests into cert-manager's self-checks
+// and the CA's validations, by the client the proxy names.
+func (r *IssueResult) byOrigin() (selfChecks, validations []RouterRequest) {
+	for _, req := range r.RouterRequests {
+		if req.ForwardedFor == r.SelfCheckAddress.String() {
+			selfChecks = append(selfChecks, req)
+		} else {
+			validations = append(validations, req)
+		}
+	}
+	return selfChecks, validations
+}
+
+// Validations are the CA's requests among the router's.
+func (r *IssueResult) Validations() []RouterRequest {
+	_, v := r.byOrigin()
+	return v
+}
+
+// SelfChecks are cert-manager's requests among the router's.
+func (r *IssueResult) SelfChecks() []RouterRequest {
+	s, _ := r.byOrigin()
+	return s
 }
 
 // VIPRedirects returns the holder's prerouting redirect rules for the
@@ -532,6 +492,9 @@ func describeAddr(t Topology, a netip.Addr) string {
 	}
 	if slices.Contains(t.Internet.Addresses, a) {
 		return a.String() + " (Pebble)"
+	}
+	if worker, ok := t.CertManagerWorker(); ok && slices.Contains(worker.Addresses, a) {
+		return a.String() + " (cert-manager on " + worker.Name + ")"
 	}
 	return a.String()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,12 +25,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
 )
 
@@ -53,21 +56,31 @@ const (
 	defaultTerminationGrace = 30 * time.Second
 )
 
-// Kubelet stands in for the kubelets of the control-plane nodes, for the
-// pods of one namespace (the operand's): it runs each of their containers
-// for real, as a process inside the network namespace of the pod's node,
-// probes it as the pod spec says, and reports the pod's status. kwok
-// simulates every other pod.
+// Kubelet stands in for the kubelets of some nodes, for the pods it selects
+// (the operand namespace's on the control-plane nodes; cert-manager's
+// HTTP-01 solvers on the workers): it runs each of their containers for
+// real, as a process, probes it as the pod spec says, and reports the pod's
+// status. kwok simulates every other pod.
 //
-// Only host-network pods with one container are supported: the local
-// cluster has no container runtime and no pod network. The container's
-// command is mapped to a local binary by its image (see Images), and its
-// capabilities are limited as its securityContext asks, with setpriv. Its
-// configMap, secret and emptyDir volumes are local directories, kept up to
-// date, and the paths under its mount paths in its arguments point there.
+// Only pods with one container are supported: the local cluster has no
+// container runtime. A host-network pod runs in its node's network
+// namespace; any other in a sandbox of the PodNetwork. The container's
+// command is mapped to a local binary by its image (see Images and
+// Entrypoints), and its user and capabilities are limited as its
+// securityContext asks, with setpriv. Its configMap, secret and emptyDir
+// volumes are local directories, kept up to date, and the paths under its
+// mount paths in its arguments point there.
 type Kubelet struct {
-	Client    kubernetes.Interface
+	Client kubernetes.Interface
+	// Namespace is where the pods are; empty is every namespace.
 	Namespace string
+	// LabelSelector, if set, selects the pods among them.
+	LabelSelector string
+	// PodNetwork, if set, runs pods that are not on the host network.
+	PodNetwork *PodNetwork
+	// Entrypoints maps an image to the name of its entrypoint binary, for
+	// containers without a command.
+	Entrypoints map[string]string
 	// Nodes are the nodes this kubelet runs pods for; each needs a netns.
 	Nodes []Node
 	// Images maps the containers' images to local binaries.
@@ -95,7 +108,8 @@ type Kubelet struct {
 func (k *Kubelet) Run(ctx context.Context) error {
 	k.runners = map[types.UID]*podRunner{}
 	k.uidByName = map[string]types.UID{}
-	factory := informers.NewSharedInformerFactoryWithOptions(k.Client, 0, informers.WithNamespace(k.Namespace))
+	factory := informers.NewSharedInformerFactoryWithOptions(k.Client, 0, informers.WithNamespace(k.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = k.LabelSelector }))
 	pods := factory.Core().V1().Pods()
 	queue := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
 	enqueue := func(obj any) {
@@ -114,7 +128,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), pods.Informer().HasSynced) {
 		return ctx.Err()
 	}
-	klog.InfoS("Running pods", "namespace", k.Namespace, "nodes", nodeNames(k.Nodes))
+	klog.InfoS("Running pods", "namespace", k.Namespace, "selector", k.LabelSelector, "nodes", nodeNames(k.Nodes))
 	if k.Ready != nil {
 		k.Ready()
 	}
@@ -127,7 +141,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 			if shutdown {
 				return
 			}
-			if err := k.sync(ctx, pods.Lister().Pods(k.Namespace), key); err != nil {
+			if err := k.sync(ctx, pods.Lister(), key); err != nil {
 				klog.ErrorS(err, "Syncing pod", "pod", key)
 				queue.AddRateLimited(key)
 			} else {
@@ -169,23 +183,21 @@ func (k *Kubelet) node(name string) (Node, bool) {
 }
 
 // sync makes the processes match one pod.
-func (k *Kubelet) sync(ctx context.Context, lister interface {
-	Get(string) (*corev1.Pod, error)
-}, key string) error {
-	_, name, err := cache.SplitMetaNamespaceKey(key)
+func (k *Kubelet) sync(ctx context.Context, lister corev1listers.PodLister, key string) error {
+	namespace, name, err := cache.SplitMetaNamespaceKey(key)
 	if err != nil {
 		return err
 	}
-	pod, err := lister.Get(name)
+	pod, err := lister.Pods(namespace).Get(name)
 	if apierrors.IsNotFound(err) {
 		// Gone without us finishing a graceful deletion (a forced
 		// deletion): stop what still runs for it.
 		k.mu.Lock()
-		if uid, ok := k.uidByName[name]; ok {
+		if uid, ok := k.uidByName[key]; ok {
 			if r := k.runners[uid]; r != nil {
 				r.requestStop(r.grace)
 			}
-			delete(k.uidByName, name)
+			delete(k.uidByName, key)
 		}
 		k.mu.Unlock()
 		return nil
@@ -200,12 +212,12 @@ func (k *Kubelet) sync(ctx context.Context, lister interface {
 
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if old, ok := k.uidByName[name]; ok && old != pod.UID {
+	if old, ok := k.uidByName[key]; ok && old != pod.UID {
 		if r := k.runners[old]; r != nil {
 			r.requestStop(r.grace)
 		}
 	}
-	k.uidByName[name] = pod.UID
+	k.uidByName[key] = pod.UID
 	r := k.runners[pod.UID]
 
 	if pod.DeletionTimestamp != nil {
@@ -271,6 +283,10 @@ type podRunner struct {
 	pod   *corev1.Pod
 	node  Node
 	grace time.Duration
+	// netns and podIPs are the node's for a host-network pod, its
+	// sandbox's otherwise; set by run.
+	netns  string
+	podIPs []netip.Addr
 
 	stopOnce sync.Once
 	stop     chan time.Duration
@@ -311,6 +327,14 @@ func (r *podRunner) logf(format string, args ...any) {
 // run is the life of the pod's container on this node.
 func (r *podRunner) run(ctx context.Context) {
 	defer close(r.done)
+	release, err := r.sandbox()
+	if err != nil {
+		r.logf("Cannot create the pod's sandbox: %v", err)
+		r.report(ctx, corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: err.Error()}}, false)
+		<-r.stop
+		return
+	}
+	defer release()
 	c, binary, args, vols, err := r.prepare()
 	if vols != nil {
 		defer func() {
@@ -367,6 +391,29 @@ func (r *podRunner) run(ctx context.Context) {
 	}
 }
 
+// sandbox gives the pod its network: the node's for a host-network pod, a
+// namespace of the pod network otherwise. release tears it down.
+func (r *podRunner) sandbox() (release func(), err error) {
+	if r.pod.Spec.HostNetwork {
+		r.netns, r.podIPs = r.node.Netns, r.node.Addresses
+		return func() {}, nil
+	}
+	if r.k.PodNetwork == nil {
+		return nil, errors.New("only host-network pods can run on this node (it has no pod network)")
+	}
+	sb, err := r.k.PodNetwork.Add()
+	if err != nil {
+		return nil, err
+	}
+	r.netns, r.podIPs = sb.Netns, []netip.Addr{sb.IP}
+	r.logf("Sandbox %s, pod IP %s", sb.Netns, sb.IP)
+	return func() {
+		if err := r.k.PodNetwork.Remove(sb); err != nil {
+			r.logf("Removing the pod's sandbox: %v", err)
+		}
+	}, nil
+}
+
 // prepare resolves the container's binary and arguments and creates its
 // volumes. The paths under the container's mount paths in its arguments
 // are rewritten to the volumes' local directories, as for the operator.
@@ -400,15 +447,15 @@ func exitReason(code int) string {
 // resolve checks that the pod can run here and finds its binary.
 func (r *podRunner) resolve() (corev1.Container, string, []string, error) {
 	spec := r.pod.Spec
-	if !spec.HostNetwork {
-		return corev1.Container{}, "", nil, errors.New("only host-network pods can run on the local cluster's nodes (there is no pod network)")
-	}
 	if len(spec.Containers) != 1 || len(spec.InitContainers) != 0 {
 		return corev1.Container{}, "", nil, errors.New("only pods with exactly one container and no init containers are supported")
 	}
 	c := spec.Containers[0]
-	if sc := c.SecurityContext; sc != nil && sc.RunAsUser != nil && *sc.RunAsUser != 0 {
-		return corev1.Container{}, "", nil, errors.New("only containers running as root are supported")
+	if len(c.Command) == 0 {
+		if entrypoint, ok := r.k.Entrypoints[c.Image]; ok {
+			// The image's entrypoint, which the pod's args follow.
+			c.Command = []string{entrypoint}
+		}
 	}
 	binary, args, err := r.k.Images.LocalBinary(c)
 	return c, binary, args, err
@@ -465,18 +512,37 @@ func (r *podRunner) start(c corev1.Container, binary string, args []string) (*pr
 		}
 		env = append(env, e.Name+"="+value)
 	}
-	argv := append([]string{"ip", "netns", "exec", r.node.Netns}, setprivArgs(c.SecurityContext)...)
+	argv := append([]string{"ip", "netns", "exec", r.netns}, setprivArgs(c.SecurityContext, r.pod.Spec.SecurityContext)...)
 	argv = append(append(argv, binary), args...)
-	logPath := r.k.LogDir + "/" + r.pod.Name + ".log"
-	return startProcess(argv, env, logPath)
+	return startProcess(argv, env, r.logPath())
 }
 
-// setprivArgs limits the container's capabilities as its securityContext
-// says: with `drop: [ALL]`, the process keeps only the added capabilities
+// logPath is the pod's log file: <pod>.log, or <namespace>_<pod>.log for a
+// kubelet of every namespace.
+func (r *podRunner) logPath() string {
+	name := r.pod.Name
+	if r.k.Namespace == "" {
+		name = r.pod.Namespace + "_" + name
+	}
+	return filepath.Join(r.k.LogDir, name+".log")
+}
+
+// nonRootUser is the user a container runs as when it must not run as root
+// and names no user: the user that images built on distroless "nonroot"
+// declare, as cert-manager's do.
+const nonRootUser = 65532
+
+// setprivArgs limits the container's user and capabilities as its
+// securityContext says: runAsUser, or runAsNonRoot without one, switches
+// users; with `drop: [ALL]`, the process keeps only the added capabilities
 // (root gets nothing else at exec), and allowPrivilegeEscalation: false is
 // no_new_privs.
-func setprivArgs(sc *corev1.SecurityContext) []string {
+func setprivArgs(sc *corev1.SecurityContext, podSC *corev1.PodSecurityContext) []string {
 	args := []string{"setpriv"}
+	if uid, ok := runAsUser(sc, podSC); ok && uid != 0 {
+		id := strconv.FormatInt(uid, 10)
+		args = append(args, "--reuid="+id, "--regid="+id, "--clear-groups")
+	}
 	if sc != nil && sc.Capabilities != nil && slices.Contains(sc.Capabilities.Drop, "ALL") {
 		caps := "-all"
 		for _, c := range sc.Capabilities.Add {
@@ -490,7 +556,22 @@ func setprivArgs(sc *corev1.SecurityContext) []string {
 	return append(args, "--")
 }
 
-// probe runs one HTTP GET probe inside the node's namespace. Only httpGet
+// runAsUser is the user the container runs as, if it is not the image's
+// (root here): the container's runAsUser, else the pod's, else nonRootUser
+// when either asks for a non-root user.
+func runAsUser(sc *corev1.SecurityContext, podSC *corev1.PodSecurityContext) (int64, bool) {
+	switch {
+	case sc != nil && sc.RunAsUser != nil:
+		return *sc.RunAsUser, true
+	case podSC != nil && podSC.RunAsUser != nil:
+		return *podSC.RunAsUser, true
+	case sc != nil && ptr.Deref(sc.RunAsNonRoot, false), podSC != nil && ptr.Deref(podSC.RunAsNonRoot, false):
+		return nonRootUser, true
+	}
+	return 0, false
+}
+
+// probe runs one HTTP GET probe inside the pod's network namespace. Only httpGet
 // probes are supported; a pod without a probe is always healthy.
 func (r *podRunner) probe(c corev1.Container, p *corev1.Probe) error {
 	if p == nil {
@@ -506,14 +587,14 @@ func (r *podRunner) probe(c corev1.Container, p *corev1.Probe) error {
 	}
 	host := get.Host
 	if host == "" {
-		host = r.node.Addresses[0].String()
+		host = r.podIPs[0].String()
 	}
 	scheme := strings.ToLower(string(get.Scheme))
 	if scheme == "" {
 		scheme = "http"
 	}
 	timeout := time.Duration(max(p.TimeoutSeconds, 1)) * time.Second
-	ns := &netns.Namespace{Name: r.node.Netns}
+	ns := &netns.Namespace{Name: r.netns}
 	req, err := http.NewRequest(http.MethodGet, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+get.Path, nil)
 	if err != nil {
 		return err
@@ -617,7 +698,7 @@ func (r *podRunner) report(ctx context.Context, state corev1.ContainerState, rea
 		if pod.UID != r.pod.UID || pod.DeletionTimestamp != nil {
 			return nil // replaced or being deleted: its status no longer matters
 		}
-		setPodStatus(pod, r.node, r.pod.Spec.Containers[0], state, r.lastState, r.restarts, ready, r.everStarted)
+		setPodStatus(pod, r.node.Addresses, r.podIPs, r.pod.Spec.Containers[0], state, r.lastState, r.restarts, ready, r.everStarted)
 		_, err = r.k.Client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
 		return err
 	})
@@ -643,19 +724,21 @@ func stateKey(s corev1.ContainerState) string {
 	return ""
 }
 
-// setPodStatus writes the status of a running host-network pod with one
-// container into pod.
-func setPodStatus(pod *corev1.Pod, node Node, c corev1.Container, state, lastState corev1.ContainerState, restarts int32, ready, everStarted bool) {
+// setPodStatus writes the status of a pod with one container, on a node
+// with hostIPs, into pod.
+func setPodStatus(pod *corev1.Pod, hostIPs, podIPs []netip.Addr, c corev1.Container, state, lastState corev1.ContainerState, restarts int32, ready, everStarted bool) {
 	now := metav1.Now()
 	status := &pod.Status
 	status.Phase = corev1.PodPending
 	if everStarted {
 		status.Phase = corev1.PodRunning
 	}
-	status.HostIP, status.PodIP = node.Addresses[0].String(), node.Addresses[0].String()
+	status.HostIP, status.PodIP = hostIPs[0].String(), podIPs[0].String()
 	status.HostIPs, status.PodIPs = nil, nil
-	for _, a := range node.Addresses {
+	for _, a := range hostIPs {
 		status.HostIPs = append(status.HostIPs, corev1.HostIP{IP: a.String()})
+	}
+	for _, a := range podIPs {
 		status.PodIPs = append(status.PodIPs, corev1.PodIP{IP: a.String()})
 	}
 	if status.StartTime == nil {
@@ -757,4 +840,33 @@ func (p *process) terminate(grace time.Duration) int {
 		<-p.done
 	}
 	return p.exitCode()
+}
+
+// RunKubelets runs the local cluster's two kubelets until ctx is done: one
+// for the operand namespace's pods on the control-plane nodes, one for
+// cert-manager's solver pods, on the pod network of the workers. ready is
+// called once both watch their pods.
+func RunKubelets(ctx context.Context, s *State, client kubernetes.Interface, ready func()) error {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		wg.Wait()
+		if ctx.Err() == nil {
+			ready()
+		}
+	}()
+	kubelets := []*Kubelet{
+		{Client: client, Namespace: names.OperandNamespace, Nodes: s.Topology.ControlPlane()},
+		{Client: client, LabelSelector: SolverPodLabel + "=true", Nodes: s.Topology.Workers(), PodNetwork: &PodNetwork{Topology: s.Topology}},
+	}
+	errs := make(chan error, len(kubelets))
+	for _, k := range kubelets {
+		k.Images, k.Entrypoints, k.LogDir, k.PodDir, k.Ready = s.Images, s.Entrypoints, s.PodLogDir(), s.KubeletPodDir(), wg.Done
+		go func() { errs <- k.Run(ctx) }()
+	}
+	var err error
+	for range kubelets {
+		err = errors.Join(err, <-errs)
+	}
+	return err
 }

@@ -14,23 +14,33 @@ import (
 
 func TestSetprivArgs(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		sc   *corev1.SecurityContext
-		want []string
+		name  string
+		sc    *corev1.SecurityContext
+		podSC *corev1.PodSecurityContext
+		want  []string
 	}{
-		{"no security context", nil, []string{"setpriv", "--"}},
+		{"no security context", nil, nil, []string{"setpriv", "--"}},
 		{"drop ALL, add NET_ADMIN, no escalation", &corev1.SecurityContext{
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_ADMIN", "CAP_NET_RAW"}},
 			AllowPrivilegeEscalation: ptr.To(false),
-		}, []string{"setpriv", "--bounding-set=-all,+net_admin,+net_raw", "--inh-caps=-all,+net_admin,+net_raw", "--no-new-privs", "--"}},
+		}, nil, []string{"setpriv", "--bounding-set=-all,+net_admin,+net_raw", "--inh-caps=-all,+net_admin,+net_raw", "--no-new-privs", "--"}},
 		// Without drop ALL the container keeps the runtime's default set,
 		// which the local cluster does not model: root keeps its own.
 		{"add without drop ALL", &corev1.SecurityContext{
 			Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}},
-		}, []string{"setpriv", "--"}},
+		}, nil, []string{"setpriv", "--"}},
+		{"runAsUser 0, as the proxy's DaemonSet says", &corev1.SecurityContext{RunAsUser: ptr.To[int64](0)}, nil, []string{"setpriv", "--"}},
+		// cert-manager's solver pod: runAsNonRoot on the pod, no user.
+		{"runAsNonRoot without a user", &corev1.SecurityContext{
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			AllowPrivilegeEscalation: ptr.To(false),
+		}, &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true)},
+			[]string{"setpriv", "--reuid=65532", "--regid=65532", "--clear-groups", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--"}},
+		{"the container's user wins over the pod's", &corev1.SecurityContext{RunAsUser: ptr.To[int64](1001)},
+			&corev1.PodSecurityContext{RunAsUser: ptr.To[int64](1000)}, []string{"setpriv", "--reuid=1001", "--regid=1001", "--clear-groups", "--"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := setprivArgs(tc.sc); !slices.Equal(got, tc.want) {
+			if got := setprivArgs(tc.sc, tc.podSC); !slices.Equal(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
@@ -106,7 +116,7 @@ func TestSetPodStatus(t *testing.T) {
 	pod := &corev1.Pod{Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}}}
 	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
 
-	setPodStatus(pod, node, c, running, corev1.ContainerState{}, 0, false, true)
+	setPodStatus(pod, node.Addresses, node.Addresses, c, running, corev1.ContainerState{}, 0, false, true)
 	if pod.Status.Phase != corev1.PodRunning || condition(pod, corev1.PodReady) != corev1.ConditionFalse {
 		t.Errorf("running, not ready: phase %s, Ready %s", pod.Status.Phase, condition(pod, corev1.PodReady))
 	}
@@ -114,7 +124,7 @@ func TestSetPodStatus(t *testing.T) {
 		t.Errorf("a host-network pod has its node's IPs: %+v", pod.Status)
 	}
 
-	setPodStatus(pod, node, c, running, corev1.ContainerState{}, 0, true, true)
+	setPodStatus(pod, node.Addresses, node.Addresses, c, running, corev1.ContainerState{}, 0, true, true)
 	if condition(pod, corev1.PodReady) != corev1.ConditionTrue || condition(pod, corev1.ContainersReady) != corev1.ConditionTrue || !pod.Status.ContainerStatuses[0].Ready {
 		t.Errorf("ready: %+v", pod.Status)
 	}
@@ -123,19 +133,19 @@ func TestSetPodStatus(t *testing.T) {
 	}
 	since := conditionSince(pod, corev1.PodReady)
 	// metav1.Now keeps nanoseconds in memory: a rewrite would show.
-	setPodStatus(pod, node, c, running, corev1.ContainerState{}, 0, true, true)
+	setPodStatus(pod, node.Addresses, node.Addresses, c, running, corev1.ContainerState{}, 0, true, true)
 	if got := conditionSince(pod, corev1.PodReady); !got.Equal(since) {
 		t.Errorf("Ready's lastTransitionTime moved from %v to %v without a transition", since, got)
 	}
 
 	waiting := corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
-	setPodStatus(pod, node, c, waiting, running, 1, true, true)
+	setPodStatus(pod, node.Addresses, node.Addresses, c, waiting, running, 1, true, true)
 	if condition(pod, corev1.PodReady) != corev1.ConditionFalse || pod.Status.ContainerStatuses[0].RestartCount != 1 {
 		t.Errorf("a waiting container is never ready: %+v", pod.Status)
 	}
 
 	fresh := &corev1.Pod{}
-	setPodStatus(fresh, node, c, waiting, corev1.ContainerState{}, 0, false, false)
+	setPodStatus(fresh, node.Addresses, node.Addresses, c, waiting, corev1.ContainerState{}, 0, false, false)
 	if fresh.Status.Phase != corev1.PodPending {
 		t.Errorf("a pod whose container never started is %s, want Pending", fresh.Status.Phase)
 	}

@@ -53,7 +53,7 @@ func createNetwork(t Topology) error {
 		addresses []netip.Prefix
 	}
 	var plugs []plug
-	for _, n := range t.ControlPlane() {
+	for _, n := range t.NetworkNodes() {
 		plugs = append(plugs, plug{n.Netns, "p-" + n.Name, t.prefixes(n.Addresses)})
 	}
 	plugs = append(plugs,

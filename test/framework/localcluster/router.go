@@ -9,11 +9,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
@@ -40,29 +43,25 @@ type RouterRequest struct {
 	Status       int            `json:"status"`
 }
 
-// RouterChallenge is a challenge answer the router serves, as the route to
-// cert-manager's solver pod would.
-type RouterChallenge struct {
-	Host   string `json:"host"`
-	Path   string `json:"path"`
-	Answer string `json:"answer,omitempty"`
-}
-
-// Router stands in for the OpenShift router with cert-manager's HTTP-01
-// solvers behind it. It listens on port 80 of the ingress VIPs and routes
-// by Host, as the router does: a host with no route gets 503, a path with
-// no solver 404, a challenge path its answer. Challenges come and go
-// through its admin API, which also returns every request it received.
+// Router stands in for the OpenShift router: it listens on port 80 of the
+// ingress VIPs and routes by Host and longest path prefix to a ready
+// endpoint of the Service behind, from the Ingress objects of class
+// openshift-default, as OpenShift's ingress-to-route controller and router
+// do together. A host with no route gets 503, a path with no route on a
+// known host 404, and a route without a ready endpoint 503. Its admin API
+// returns every request it received.
 type Router struct {
-	mu sync.Mutex
-	// routes are the challenge answers, by host, then path.
-	routes   map[string]map[string]string
+	routes RouteTable
+	// dial connects to a backend from the router's namespace.
+	dial func(ctx context.Context, network, address string) (net.Conn, error)
+
+	mu       sync.Mutex
 	requests []RouterRequest
 }
 
-// NewRouter returns a router without routes.
-func NewRouter() *Router {
-	return &Router{routes: map[string]map[string]string{}}
+// NewRouter returns a router over routes that dials backends with dial.
+func NewRouter(routes RouteTable, dial func(ctx context.Context, network, address string) (net.Conn, error)) *Router {
+	return &Router{routes: routes, dial: dial}
 }
 
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -74,32 +73,65 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if local, ok := req.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		record.Local, _ = netip.ParseAddrPort(local.String())
 	}
+	rec := &statusRecorder{ResponseWriter: w}
+	r.route(rec, req)
+	record.Status = rec.status
 	r.mu.Lock()
-	paths, routed := r.routes[routeHost(req.Host)]
-	answer, known := paths[req.URL.Path]
-	switch {
-	case !routed:
-		record.Status = http.StatusServiceUnavailable
-	case !known:
-		record.Status = http.StatusNotFound
-	default:
-		record.Status = http.StatusOK
-	}
 	r.requests = append(r.requests, record)
 	if len(r.requests) > routerRequestLog {
 		r.requests = r.requests[len(r.requests)-routerRequestLog:]
 	}
 	r.mu.Unlock()
+}
 
-	switch record.Status {
-	case http.StatusOK:
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = io.WriteString(w, answer)
-	case http.StatusServiceUnavailable:
-		http.Error(w, "Application is not available: no route for host "+req.Host, record.Status)
-	default:
+func (r *Router) route(w http.ResponseWriter, req *http.Request) {
+	backend, err := r.routes.Lookup(routeHost(req.Host), req.URL.Path)
+	switch {
+	case errors.Is(err, errNoRoute):
+		http.Error(w, "Application is not available: no route for host "+req.Host, http.StatusServiceUnavailable)
+		return
+	case errors.Is(err, errNoPath):
 		http.NotFound(w, req)
+		return
+	case err != nil:
+		http.Error(w, "Application is not available: "+err.Error(), http.StatusServiceUnavailable)
+		return
 	}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(&url.URL{Scheme: "http", Host: backend.String()})
+			pr.Out.Host = pr.In.Host
+			// As the router's haproxy does: the client's chain plus
+			// the client.
+			pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+			pr.SetXForwarded()
+		},
+		Transport: &http.Transport{Proxy: nil, DialContext: r.dial, DisableKeepAlives: true, ResponseHeaderTimeout: 10 * time.Second},
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			http.Error(w, "Application is not available: "+err.Error(), http.StatusServiceUnavailable)
+		},
+	}
+	proxy.ServeHTTP(w, req)
+}
+
+// statusRecorder remembers the status a handler sent.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
 }
 
 // routeHost is the host a request is routed by: its Host without port, in
@@ -111,36 +143,9 @@ func routeHost(host string) string {
 	return strings.ToLower(host)
 }
 
-// AdminHandler serves the admin API: PUT and DELETE /challenges with a
-// RouterChallenge, GET /requests.
+// AdminHandler serves the admin API: GET /requests.
 func (r *Router) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /challenges", func(w http.ResponseWriter, req *http.Request) {
-		c, ok := decodeChallenge(w, req)
-		if !ok {
-			return
-		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		host := routeHost(c.Host)
-		if r.routes[host] == nil {
-			r.routes[host] = map[string]string{}
-		}
-		r.routes[host][c.Path] = c.Answer
-	})
-	mux.HandleFunc("DELETE /challenges", func(w http.ResponseWriter, req *http.Request) {
-		c, ok := decodeChallenge(w, req)
-		if !ok {
-			return
-		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		host := routeHost(c.Host)
-		delete(r.routes[host], c.Path)
-		if len(r.routes[host]) == 0 {
-			delete(r.routes, host)
-		}
-	})
 	mux.HandleFunc("GET /requests", func(w http.ResponseWriter, _ *http.Request) {
 		r.mu.Lock()
 		data, err := json.Marshal(r.requests)
@@ -155,22 +160,21 @@ func (r *Router) AdminHandler() http.Handler {
 	return mux
 }
 
-func decodeChallenge(w http.ResponseWriter, req *http.Request) (RouterChallenge, bool) {
-	var c RouterChallenge
-	if err := json.NewDecoder(io.LimitReader(req.Body, 64*1024)).Decode(&c); err != nil || c.Host == "" || !strings.HasPrefix(c.Path, "/") {
-		http.Error(w, "want a JSON challenge with a host and an absolute path", http.StatusBadRequest)
-		return c, false
+// RunRouter serves the router on port 80 of each VIP and its admin API,
+// both inside the router's namespace, until ctx is done. It runs in the
+// host's namespace, where it reads the cluster's Ingresses, Services and
+// EndpointSlices with client, and dials the backends from the router's
+// namespace.
+func RunRouter(ctx context.Context, client kubernetes.Interface, routerNetns string, vips []netip.Addr) error {
+	ns := &netns.Namespace{Name: routerNetns}
+	routes, err := WatchRoutes(ctx, client)
+	if err != nil {
+		return err
 	}
-	return c, true
-}
-
-// RunRouter serves the router on port 80 of each VIP and its admin API
-// until ctx is done. It must run inside the router namespace.
-func RunRouter(ctx context.Context, vips []netip.Addr) error {
-	router := NewRouter()
+	router := NewRouter(routes, ns.DialContext)
 	var servers []*http.Server
 	serve := func(address string, handler http.Handler) error {
-		ln, err := net.Listen("tcp", address)
+		ln, err := ns.Listen("tcp", address)
 		if err != nil {
 			return err
 		}
@@ -191,7 +195,7 @@ func RunRouter(ctx context.Context, vips []netip.Addr) error {
 	if err := serve(routerAdminAddress, router.AdminHandler()); err != nil {
 		return err
 	}
-	klog.InfoS("Routing", "vips", vips, "admin", routerAdminAddress)
+	klog.InfoS("Routing", "vips", vips, "admin", routerAdminAddress, "netns", routerNetns)
 	<-ctx.Done()
 	for _, s := range servers {
 		_ = s.Close()
@@ -236,20 +240,8 @@ func (a *routerAdmin) do(ctx context.Context, method, path string, body any) ([]
 	return data, nil
 }
 
-// addChallenge makes the router answer a challenge.
-func (a *routerAdmin) addChallenge(ctx context.Context, c RouterChallenge) error {
-	_, err := a.do(ctx, http.MethodPut, "/challenges", c)
-	return err
-}
-
-// removeChallenge stops the router answering a challenge.
-func (a *routerAdmin) removeChallenge(ctx context.Context, c RouterChallenge) error {
-	_, err := a.do(ctx, http.MethodDelete, "/challenges", c)
-	return err
-}
-
-// requestsFor returns the requests the router received for path.
-func (a *routerAdmin) requestsFor(ctx context.Context, path string) ([]RouterRequest, error) {
+// requests returns every request the router remembers.
+func (a *routerAdmin) requests(ctx context.Context) ([]RouterRequest, error) {
 	data, err := a.do(ctx, http.MethodGet, "/requests", nil)
 	if err != nil {
 		return nil, err
@@ -258,11 +250,5 @@ func (a *routerAdmin) requestsFor(ctx context.Context, path string) ([]RouterReq
 	if err := json.Unmarshal(data, &all); err != nil {
 		return nil, err
 	}
-	var out []RouterRequest
-	for _, r := range all {
-		if r.Path == path {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return all, nil
 }

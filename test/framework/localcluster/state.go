@@ -31,8 +31,13 @@ type State struct {
 	// it maps to the binaries of _output/bin.
 	OperandImage string `json:"operandImage"`
 	// Images maps images to the local directories of their binaries.
-	Images Images          `json:"images"`
-	Pebble PebbleEndpoints `json:"pebble"`
+	Images Images `json:"images"`
+	// Entrypoints name the binary an image runs when a container has no
+	// command: cert-manager's solver image, whose pods rely on it.
+	Entrypoints map[string]string `json:"entrypoints,omitempty"`
+	// CertManagerVersion is the version of cert-manager that runs.
+	CertManagerVersion string          `json:"certManagerVersion"`
+	Pebble             PebbleEndpoints `json:"pebble"`
 	// Ports are the loopback ports of the control plane, by component.
 	Ports     map[string]int  `json:"ports"`
 	Processes []ProcessRecord `json:"processes"`

@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // The cluster's DNS names: cluster "cluster" in base domain "example.test", a
@@ -75,8 +76,10 @@ const (
 type Node struct {
 	Name string   `json:"name"`
 	Role NodeRole `json:"role"`
-	// Netns is the node's network namespace, its "host network". Only
-	// control-plane nodes have one: they are where the proxy runs.
+	// Netns is the node's network namespace, its "host network". The
+	// control-plane nodes have one, for the proxy, and so does the first
+	// worker, where cert-manager's controller runs (see
+	// CertManagerWorker); the other workers are kwok's alone.
 	Netns string `json:"netns,omitempty"`
 	// Addresses are the node's InternalIPs, IPv4 first. On a node with a
 	// namespace they are the addresses of its interface.
@@ -123,9 +126,12 @@ var (
 	routerAddr6   = netip.MustParseAddr("2001:db8::21")
 	internetAddr4 = netip.MustParseAddr("192.0.2.100")
 	internetAddr6 = netip.MustParseAddr("2001:db8::100")
-	// Workers have no namespace; their InternalIPs are only data, one per
-	// worker from their own /64.
-	workerBase6 = netip.MustParseAddr("2001:db8:0:1::")
+	// The first worker has a namespace and these addresses; the others
+	// have none, and their InternalIPs are only data, one per worker from
+	// their own /64.
+	worker0Addr4 = netip.MustParseAddr("192.0.2.31")
+	worker0Addr6 = netip.MustParseAddr("2001:db8::31")
+	workerBase6  = netip.MustParseAddr("2001:db8:0:1::")
 )
 
 const (
@@ -134,6 +140,11 @@ const (
 	ServiceCIDR = "192.0.2.128/26"
 	// PodCIDR is where kwok takes the IPs of the pods it simulates.
 	PodCIDR = "192.0.2.192/26"
+	// PodNetworkCIDR is where the local kubelet takes the IPs of the
+	// pods it runs on the pod network: each gets a namespace plugged into
+	// the switch, so the router reaches it directly, as OVN-Kubernetes'
+	// pod network lets it.
+	PodNetworkCIDR = "192.0.2.64/27"
 )
 
 var instanceName = regexp.MustCompile(`^[a-z][a-z0-9]{0,7}$`)
@@ -176,13 +187,39 @@ func NewTopology(instance, dir string, workers int) (Topology, error) {
 		})
 	}
 	for i := range workers {
-		t.Nodes = append(t.Nodes, Node{
+		node := Node{
 			Name:      "worker-" + strconv.Itoa(i),
 			Role:      RoleWorker,
 			Addresses: []netip.Addr{addToAddr(workerBase6, uint64(i)+1)},
-		})
+		}
+		if i == 0 {
+			node.Netns = ns(node.Name)
+			node.Addresses = []netip.Addr{worker0Addr4, worker0Addr6}
+		}
+		t.Nodes = append(t.Nodes, node)
 	}
 	return t, nil
+}
+
+// CertManagerWorker is the worker whose host network cert-manager's
+// controller runs in, as a pod of the pod network would reach the API VIP:
+// the first worker. A cluster without workers has none.
+func (t Topology) CertManagerWorker() (Node, bool) {
+	for _, n := range t.Workers() {
+		return n, n.Netns != ""
+	}
+	return Node{}, false
+}
+
+// NetworkNodes are the nodes with a namespace on the switch.
+func (t Topology) NetworkNodes() []Node {
+	var nodes []Node
+	for _, n := range t.Nodes {
+		if n.Netns != "" {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes
 }
 
 // addToAddr returns base + n for an IPv6 base whose low 64 bits are zero.
@@ -228,7 +265,7 @@ func (t Topology) Node(name string) (Node, bool) {
 // last: deleting it last keeps the other namespaces' links until they go.
 func (t Topology) Namespaces() []string {
 	var names []string
-	for _, n := range t.ControlPlane() {
+	for _, n := range t.NetworkNodes() {
 		names = append(names, n.Netns)
 	}
 	return append(names, t.Router.Netns, t.Internet.Netns, t.Switch)
@@ -240,6 +277,11 @@ func (t Topology) Namespaces() []string {
 func NamespacePrefix(instance, dir string) string {
 	sum := sha256.Sum256([]byte(filepath.Clean(dir)))
 	return netnsPrefix + instance + "-" + hex.EncodeToString(sum[:3]) + "-"
+}
+
+// namespace names a namespace of the cluster: its prefix, then role.
+func (t Topology) namespace(role string) string {
+	return strings.TrimSuffix(t.Switch, "switch") + role
 }
 
 // prefixOf returns addr with the segment's prefix length for its family.
