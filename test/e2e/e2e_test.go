@@ -57,7 +57,11 @@ func TestHTTP01ChallengeProxy(t *testing.T) {
 			return
 		}
 		t.Run("diagnose passes from the internet", func(t *testing.T) { c.testDiagnose(t, true) })
-		t.Run("API VIP failover", c.testAPIVIPFailover)
+		t.Run("renewal after an API VIP failover", c.testAPIVIPFailover)
+		t.Run("a name under the apps domain never crosses the proxy", c.testAppsDomain)
+		if !t.Run("failure and recovery", c.testFailureAndRecovery) {
+			return
+		}
 	}
 	if !t.Run("port change", c.testPortChange) {
 		return

@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -13,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/rules"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/localcluster"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
@@ -21,45 +26,54 @@ import (
 // The tests of this file need the local cluster's namespaces and Pebble
 // (c.harness); TestHTTP01ChallengeProxy runs them only then.
 
-// testIssue gets a certificate through the proxy over each address family.
+// testIssue has cert-manager issue the README's Certificate through the
+// proxy over each address family, the IPv6 one with AAAA-only DNS.
 func (c *cluster) testIssue(t *testing.T) {
 	t.Run("IPv4", func(t *testing.T) { c.issue(t, false) })
 	t.Run("IPv6", func(t *testing.T) { c.issue(t, true) })
 }
 
-// issue gets a certificate for the API hostname from Pebble and checks the
-// evidence that its challenge went through the proxy on the node holding
-// the API VIP: the router saw it come from that node, with the original
-// Host and the CA's address in X-Forwarded-For.
+// issue has cert-manager issue (or renew) the README's Certificate for the
+// API hostname and checks the evidence that both its self-check and the
+// CA's validation went through the proxy on the node holding the API VIP:
+// the router saw each come from that node, with the original Host and the
+// client's address in X-Forwarded-For.
 func (c *cluster) issue(t *testing.T, ipv6 bool) *localcluster.IssueResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	r, err := localcluster.Issue(ctx, c.harness, localcluster.IssueOptions{IPv6: ipv6})
 	if err != nil {
-		t.Fatalf("issuing a certificate for %s: %v", localcluster.APIHost, err)
+		t.Fatalf("cert-manager issuing a certificate for %s: %v", localcluster.APIHost, err)
 	}
 	t.Logf("\n%s", r.Describe(c.harness.Topology))
 
 	if !slices.Equal(r.Leaf.DNSNames, []string{localcluster.APIHost}) {
 		t.Errorf("the certificate is for %v, want %s", r.Leaf.DNSNames, localcluster.APIHost)
 	}
-	if len(r.RouterRequests) == 0 {
-		t.Fatal("the router received no challenge request")
+	if r.APIVIP.Is4() == ipv6 {
+		t.Errorf("the CA validated %s, want the IPv6 VIP: %v", r.APIVIP, ipv6)
+	}
+	if len(r.Validations()) == 0 {
+		t.Fatal("the router received no validation from the CA")
+	}
+	if len(r.SelfChecks()) == 0 {
+		t.Error("the router received no self-check from cert-manager: it did not check the path the CA takes")
 	}
 	// The proxy dials the ingress VIP from the node: its source is one of
 	// the node's addresses, or the API VIP, which the node holds too.
 	fromHolder := append(slices.Clone(r.VIPHolder.Addresses), c.harness.Topology.APIVIPs...)
 	for _, req := range r.RouterRequests {
-		host := strings.TrimSuffix(req.Host, ":80")
-		if host != localcluster.APIHost {
+		if host := strings.TrimSuffix(req.Host, ":80"); host != localcluster.APIHost {
 			t.Errorf("the router got Host %q, want %s", req.Host, localcluster.APIHost)
 		}
 		if !slices.Contains(fromHolder, req.Remote.Addr()) {
 			t.Errorf("the router got a request from %s, not from %s, which holds the API VIP", req.Remote.Addr(), r.VIPHolder.Name)
 		}
+	}
+	for _, req := range r.Validations() {
 		if req.ForwardedFor != r.CAAddress.String() {
-			t.Errorf("the router got X-Forwarded-For %q, want the CA's address %s", req.ForwardedFor, r.CAAddress)
+			t.Errorf("the router got X-Forwarded-For %q, want the CA's address %s or cert-manager's %s", req.ForwardedFor, r.CAAddress, r.SelfCheckAddress)
 		}
 	}
 	if r.ProxyForwarded < len(r.RouterRequests) {
@@ -117,11 +131,40 @@ func (c *cluster) testAPIVIPFailover(t *testing.T) {
 	if err := localcluster.MoveAPIVIP(topology, to.Name); err != nil {
 		t.Fatalf("moving the API VIP from %s to %s: %v", from.Name, to.Name, err)
 	}
+	before := c.certificateSerial(t)
 	r := c.issue(t, false)
 	if r.VIPHolder.Name != to.Name {
 		t.Errorf("the API VIP is on %s, want %s", r.VIPHolder.Name, to.Name)
 	}
+	if r.Leaf.SerialNumber.String() == before {
+		t.Errorf("renewing after the failover left the same certificate (serial %s) in the Secret", before)
+	}
 }
+
+// certificateSerial is the serial of the certificate in the Secret of the
+// README's Certificate.
+func (c *cluster) certificateSerial(t *testing.T) string {
+	t.Helper()
+	secret, err := c.kube.CoreV1().Secrets(apiCertNamespace).Get(ctxFor(t), apiCertName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(secret.Data[corev1.TLSCertKey])
+	if block == nil {
+		t.Fatalf("Secret %s/%s holds no certificate", apiCertNamespace, apiCertName)
+	}
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return leaf.SerialNumber.String()
+}
+
+// The README's Certificate.
+const (
+	apiCertNamespace = "openshift-config"
+	apiCertName      = "api-cert"
+)
 
 // testDataPlaneGone checks the nodes once the proxy is disabled: no daemon
 // runs, their nftables tables are gone, and port 80 of the API VIP refuses

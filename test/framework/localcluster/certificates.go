@@ -121,7 +121,7 @@ func (c *CertManagerClient) Issue(ctx context.Context, namespace, name, domain s
 		return nil, err
 	}
 	certificates := c.dynamic.Resource(CertificateResource).Namespace(namespace)
-	before, err := c.revision(ctx, namespace, name)
+	before, err := c.Revision(ctx, namespace, name)
 	if err != nil {
 		return nil, err
 	}
@@ -136,8 +136,8 @@ func (c *CertManagerClient) Issue(ctx context.Context, namespace, name, domain s
 	return c.WaitIssued(ctx, namespace, name, before)
 }
 
-// revision is the Certificate's status.revision, 0 when it has none.
-func (c *CertManagerClient) revision(ctx context.Context, namespace, name string) (int64, error) {
+// Revision is the Certificate's status.revision, 0 when it has none.
+func (c *CertManagerClient) Revision(ctx context.Context, namespace, name string) (int64, error) {
 	cert, err := c.dynamic.Resource(CertificateResource).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return 0, nil

@@ -57,7 +57,8 @@ type IssueResult struct {
 	// SelfCheckAddress is where cert-manager's self-check comes from (the
 	// worker it runs on).
 	SelfCheckAddress netip.Addr
-	// APIVIP is the VIP the domain resolved to for the validation.
+	// APIVIP is the VIP the domain resolved to for the validation: an
+	// API VIP, or for a name under the apps domain an ingress VIP.
 	APIVIP netip.Addr
 	// VIPHolder is the control-plane node that held the API VIP.
 	VIPHolder Node
@@ -98,6 +99,11 @@ func Issue(ctx context.Context, s *State, opts IssueOptions) (*IssueResult, erro
 	result.VIPHolder = holder
 	want4 := !opts.IPv6
 	result.APIVIP, _ = FirstOfFamily(t.APIVIPs, want4)
+	if strings.HasSuffix(opts.Domain, "."+IngressDomain) {
+		// An application's name: it resolves to the router, and the
+		// challenge has no business with the proxy.
+		result.APIVIP, _ = FirstOfFamily(t.IngressVIPs, want4)
+	}
 	result.CAAddress, _ = FirstOfFamily(t.Internet.Addresses, want4)
 	if worker, ok := t.CertManagerWorker(); ok {
 		result.SelfCheckAddress, _ = FirstOfFamily(worker.Addresses, want4)
@@ -385,6 +391,13 @@ func (r *IssueResult) Describe(t Topology) string {
 
 	holder := r.VIPHolder.Name
 	selfChecks, validations := r.byOrigin()
+	if slices.Contains(t.IngressVIPs, r.APIVIP) {
+		fmt.Fprintf(&b, "\n%s resolves to %s, the ingress VIP: the challenge went straight to the router, not through the proxy:\n", r.Domain, r.APIVIP)
+		for _, g := range groupRequests(r.RouterRequests) {
+			fmt.Fprintf(&b, "  router %s got %d× %s %s, Host %s, from %s: %d\n", g.Local, g.count, g.Method, g.Path, g.Host, describeAddr(t, g.Remote.Addr()), g.Status)
+		}
+		return b.String()
+	}
 	fmt.Fprintf(&b, "\nThe challenge's path, with the evidence for each hop:\n")
 	fmt.Fprintf(&b, "  0. self-check cert-manager (%s) resolved %s to %s with the cluster's DNS and fetched the token first: %d request(s) reached the router\n",
 		describeAddr(t, r.SelfCheckAddress), r.Domain, r.APIVIP, len(selfChecks))

@@ -1,0 +1,166 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/diagnose"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/localcluster"
+)
+
+// issuanceTimeout bounds one issuance by cert-manager: its self-check
+// retries every few seconds, and Pebble validates at once.
+const issuanceTimeout = 4 * time.Minute
+
+// testFailureAndRecovery renews the README's Certificate with the proxy
+// disabled: its Challenge stays pending with cert-manager's self-check
+// error, and diagnose names the failing hop and quotes the Challenge's
+// reason. Enabling the proxy again makes the same Certificate Ready,
+// without anyone touching cert-manager.
+func (c *cluster) testFailureAndRecovery(t *testing.T) {
+	cm, err := localcluster.NewCertManagerClient(c.harness)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*issuanceTimeout)
+	defer cancel()
+	before, err := cm.Revision(ctx, apiCertNamespace, apiCertName)
+	if err != nil || before == 0 {
+		t.Fatalf("the README's Certificate has no revision (%d, %v): issue it first", before, err)
+	}
+	if err := localcluster.SetChallengeDNS(ctx, c.harness, localcluster.APIHost, c.harness.Topology.APIVIPs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	c.testDisable(t)
+
+	if err := cm.Renew(ctx, apiCertNamespace, apiCertName); err != nil {
+		t.Fatal(err)
+	}
+	var reason string
+	eventually(t, issuanceTimeout, "a pending Challenge for "+localcluster.APIHost+" whose reason is cert-manager's failed self-check", func(ctx context.Context) error {
+		var err error
+		reason, err = c.pendingChallengeReason(ctx)
+		return err
+	})
+	t.Logf("the Challenge's reason: %s", reason)
+
+	report := c.diagnoseJSON(t)
+	first := firstFailure(report)
+	if first == nil || first.Hop != diagnose.HopPort80 {
+		t.Errorf("diagnose's first failure is %+v, want the %s hop (nothing listens on the API VIP's port 80)", first, diagnose.HopPort80)
+	}
+	if !quotesChallenge(report, reason) {
+		t.Errorf("diagnose does not quote the Challenge's reason %q: %+v", reason, report.Checks)
+	}
+
+	c.testEnable(t)
+	issued, err := cm.WaitIssued(ctx, apiCertNamespace, apiCertName, before)
+	if err != nil {
+		t.Fatalf("the Certificate did not become Ready once the proxy was back: %v", err)
+	}
+	t.Logf("Ready again at revision %d: %s", issued.Revision, strings.Join(issued.Conditions, "; "))
+}
+
+// pendingChallengeReason returns the reason of a pending Challenge for the
+// API host once it says that cert-manager's self-check failed.
+func (c *cluster) pendingChallengeReason(ctx context.Context) (string, error) {
+	list, err := c.dynamic.Resource(localcluster.ChallengeResource).Namespace(apiCertNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", err
+	}
+	for _, ch := range list.Items {
+		domain, _, _ := unstructured.NestedString(ch.Object, "spec", "dnsName")
+		state, _, _ := unstructured.NestedString(ch.Object, "status", "state")
+		reason, _, _ := unstructured.NestedString(ch.Object, "status", "reason")
+		if domain == localcluster.APIHost && state != "valid" && strings.Contains(reason, "self check") {
+			return reason, nil
+		}
+	}
+	return "", fmt.Errorf("no such Challenge among %d in %s", len(list.Items), apiCertNamespace)
+}
+
+// diagnoseJSON runs diagnose from the internet and returns its report.
+func (c *cluster) diagnoseJSON(t *testing.T) diagnose.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, errOut strings.Builder
+	code, err := localcluster.Diagnose(ctx, c.harness, []string{"--output=json"}, &out, &errOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report diagnose.Report
+	if err := json.Unmarshal([]byte(out.String()), &report); err != nil {
+		t.Fatalf("diagnose printed no JSON report (exit %d): %v\n%s%s", code, err, out.String(), errOut.String())
+	}
+	var text strings.Builder
+	for _, check := range report.Checks {
+		text.WriteString(check.Line() + "\n")
+	}
+	t.Logf("diagnose exited %d:\n%s", code, text.String())
+	if code == 0 || report.Passed {
+		t.Errorf("diagnose passed with the proxy disabled")
+	}
+	return report
+}
+
+func firstFailure(r diagnose.Report) *diagnose.Check {
+	for i := range r.Checks {
+		if r.Checks[i].Status == diagnose.Fail {
+			return &r.Checks[i]
+		}
+	}
+	return nil
+}
+
+// quotesChallenge reports whether a cert-manager check quotes reason.
+func quotesChallenge(r diagnose.Report, reason string) bool {
+	for _, check := range r.Checks {
+		if check.Hop == diagnose.HopCertManager && strings.Contains(check.Message, reason) {
+			return true
+		}
+	}
+	return false
+}
+
+// testAppsDomain has the same ClusterIssuer issue a certificate for a name
+// under the apps domain, which resolves to the ingress VIP: it works, and
+// neither cert-manager's self-check nor the CA's validation crosses the
+// proxy. (The proxy's forwarded-request counter cannot say so: the
+// daemons' own path probes add to it all the time.)
+func (c *cluster) testAppsDomain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), issuanceTimeout)
+	defer cancel()
+	domain := "www." + localcluster.IngressDomain
+	r, err := localcluster.Issue(ctx, c.harness, localcluster.IssueOptions{Domain: domain, Certificate: "www-apps", Namespace: "default"})
+	if err != nil {
+		t.Fatalf("cert-manager issuing a certificate for %s: %v", domain, err)
+	}
+	t.Logf("\n%s", r.Describe(c.harness.Topology))
+	fromCA := 0
+	for _, req := range r.RouterRequests {
+		if req.Remote.Addr() == r.CAAddress {
+			fromCA++
+		}
+	}
+	if fromCA == 0 {
+		t.Fatal("the router received no validation from the CA")
+	}
+	// Through the proxy, a request would come from a control-plane node
+	// with the client in X-Forwarded-For.
+	for _, req := range r.RouterRequests {
+		if from := req.Remote.Addr(); (from != r.CAAddress && from != r.SelfCheckAddress) || req.ForwardedFor != "" {
+			t.Errorf("the router got %s from %s with X-Forwarded-For %q, want it straight from the CA (%s) or cert-manager (%s)",
+				req.Path, from, req.ForwardedFor, r.CAAddress, r.SelfCheckAddress)
+		}
+	}
+}
