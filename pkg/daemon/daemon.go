@@ -186,7 +186,7 @@ func Run(ctx context.Context, cfg Config) error {
 	stopLoops()
 	loops.Wait()
 	m.SetRulesPresent(false)
-	return errors.Join(runErr, stopRedirecting(kernel, server, cfg.ListenPort))
+	return errors.Join(runErr, stopRedirecting(kernel, server, cfg.APIVIPs, cfg.ListenPort))
 }
 
 // stopRedirecting takes our redirect rules out of the kernel first, so that
@@ -194,9 +194,9 @@ func Run(ctx context.Context, cfg Config) error {
 // connections already redirected, then deletes the table. Until the drain is
 // over the table holds rules.Draining, without which the kernel could stop
 // rewriting the replies of those connections.
-func stopRedirecting(kernel *rules.Kernel, server *proxy.Server, listenPort uint16) error {
+func stopRedirecting(kernel *rules.Kernel, server *proxy.Server, apiVIPs []netip.Addr, listenPort uint16) error {
 	var errs []error
-	if err := kernel.Apply(rules.Draining(listenPort)); err != nil {
+	if err := kernel.Apply(rules.Draining(apiVIPs, listenPort)); err != nil {
 		klog.ErrorS(err, "Failed to remove nftables rules", "table", rules.TableName)
 		errs = append(errs, err)
 	} else {

@@ -83,12 +83,38 @@ func TestDiff(t *testing.T) {
 		{
 			name:   "guard flushed",
 			got:    mutated(func(t *Table) { t.Chains[2].Rules = nil }),
-			expect: []Difference{{RuleCount, "chain input: 0 rules, want 1"}},
+			expect: []Difference{{RuleCount, "chain input: 0 rules, want 3"}},
 		},
 		{
-			name: "guard turned into a drop of everything",
+			name: "guard's reject turned into a drop of everything",
 			got: mutated(func(t *Table) {
-				t.Chains[2].Rules = []Rule{{Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}}, UserData: t.Chains[2].Rules[0].UserData}}
+				t.Chains[2].Rules[2] = Rule{Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}}, UserData: t.Chains[2].Rules[2].UserData}
+			}),
+			expect: []Difference{{RuleDiffers, "chain input: rule 3 differs"}},
+		},
+		{
+			name: "guard accepting any DNAT, as it once did",
+			got: mutated(func(t *Table) {
+				r := &t.Chains[2].Rules[0]
+				r.Exprs = concat(r.Exprs[:9], matchCtBits(expr.CtKeySTATUS, 1<<5), r.Exprs[len(r.Exprs)-1:])
+			}),
+			expect: []Difference{{RuleDiffers, "chain input: rule 1 differs"}},
+		},
+		{
+			name: "guard accepting a VIP on any port",
+			got: mutated(func(t *Table) {
+				r := &t.Chains[2].Rules[1]
+				r.Exprs = concat(r.Exprs[:11], r.Exprs[len(r.Exprs)-1:])
+			}),
+			expect: []Difference{{RuleDiffers, "chain input: rule 2 differs"}},
+		},
+		{
+			name: "guard matching the reply direction",
+			got: mutated(func(t *Table) {
+				r := &t.Chains[2].Rules[0]
+				exprs := append([]expr.Any(nil), r.Exprs...)
+				exprs[9] = &expr.Ct{Key: expr.CtKeyDST, Register: 1, Direction: 1}
+				r.Exprs = exprs
 			}),
 			expect: []Difference{{RuleDiffers, "chain input: rule 1 differs"}},
 		},

@@ -27,9 +27,10 @@ const (
 	// OutputChain redirects traffic that the node sends to the VIP it holds
 	// itself, e.g. cert-manager's self-check from a hostNetwork pod.
 	OutputChain = "output"
-	// InputChain refuses connections made straight to the proxy's port. The
-	// proxy must listen on the wildcard address (see proxy.Listen), so
-	// without this chain node-IP:<listen port> would be a second way in.
+	// InputChain refuses connections to the proxy's port that our redirect
+	// did not send there. The proxy must listen on the wildcard address (see
+	// proxy.Listen), so without this chain node-IP:<listen port> would be a
+	// second way in.
 	InputChain = "input"
 
 	// RuleCommentPrefix starts the comment stored in the userdata of every
@@ -51,10 +52,11 @@ const (
 	// address.
 	register = unix.NFT_REG_1
 
-	// ctStatusDNAT is IPS_DST_NAT (include/uapi/linux/netfilter/
-	// nf_conntrack_common.h): the connection's destination was rewritten,
-	// which our redirect does to every connection it sends to the proxy.
-	ctStatusDNAT uint32 = 1 << 5
+	// ctDirectionOriginal is IP_CT_DIR_ORIGINAL: the tuple of a connection's
+	// first packet, before any NAT. google/nftables v0.3.0 sends a direction
+	// in four big-endian bytes and the kernel reads only the first, so 0 is
+	// the only direction it can send.
+	ctDirectionOriginal = 0
 
 	// TableFlagOwner is NFT_TABLE_F_OWNER (Linux 5.12, RHEL 9): the table
 	// belongs to the netlink socket that created it. Only that socket can
@@ -94,7 +96,7 @@ type Rule struct {
 // Desired returns the table that redirects TCP to each API VIP on port 80 to
 // listenPort on this node, both for traffic arriving from elsewhere
 // (prerouting) and for traffic the node sends to itself (output, loopback
-// only), and that refuses connections made to listenPort directly (input).
+// only), and that refuses every other connection to listenPort (input).
 //
 // Expressions are written in the form the kernel reports them back in (see
 // redirectTo), so that a read-back compares equal without guessing.
@@ -105,7 +107,7 @@ func Desired(apiVIPs []netip.Addr, listenPort uint16) Table {
 		Chains: []Chain{
 			natChain(PreroutingChain, *nftables.ChainHookPrerouting, apiVIPs, listenPort, nil),
 			natChain(OutputChain, *nftables.ChainHookOutput, apiVIPs, listenPort, matchOutputInterface(loopbackInterface)),
-			guardChain(listenPort),
+			guardChain(apiVIPs, listenPort),
 		},
 	}
 }
@@ -113,22 +115,22 @@ func Desired(apiVIPs []netip.Addr, listenPort uint16) Table {
 // Draining returns the table to hold while connections already redirected
 // drain on shutdown: the same NAT chains, redirecting nothing, each with one
 // rule that only looks at the conntrack state and has no verdict, and the
-// same guard of listenPort, which stays closed to direct connections for as
-// long as our table exists.
+// same guard of listenPort, which stays closed to all but our redirect's
+// connections for as long as our table exists.
 //
 // Both halves matter for those connections. The kernel rewrites their reply
 // packets back to API_VIP:80 only while a nat chain keeps its NAT hooks
 // registered and something holds conntrack on in the namespace; the redirect
 // rules were the holders of the latter, and on a node with no other nat or
 // conntrack user, deleting them would cut every reply in flight.
-func Draining(listenPort uint16) Table {
+func Draining(apiVIPs []netip.Addr, listenPort uint16) Table {
 	return Table{
 		Present: true,
 		Flags:   TableFlagOwner,
 		Chains: []Chain{
 			drainingChain(PreroutingChain, *nftables.ChainHookPrerouting),
 			drainingChain(OutputChain, *nftables.ChainHookOutput),
-			guardChain(listenPort),
+			guardChain(apiVIPs, listenPort),
 		},
 	}
 }
@@ -144,51 +146,78 @@ func drainingChain(name string, hook nftables.ChainHook) Chain {
 
 // matchEstablished is `ct state established`.
 func matchEstablished() []expr.Any {
-	return matchCtBits(expr.CtKeySTATE, expr.CtStateBitESTABLISHED, expr.CmpOpNeq)
+	return matchCtBits(expr.CtKeySTATE, expr.CtStateBitESTABLISHED)
 }
 
-// guardChain refuses, with a TCP reset, new connections to listenPort that
-// our redirect did not send there: `tcp dport <port> ct state new ct status
-// & dnat == 0 reject with tcp reset`.
+// guardChain lets through the new connections to listenPort that our
+// redirect sent there, those whose conntrack original destination is an API
+// VIP on port 80, and refuses all others with a TCP reset: per VIP `meta
+// nfproto <family> tcp dport <port> ct state new ct original daddr <vip> ct
+// original proto-dst 80 accept`, then `tcp dport <port> ct state new reject
+// with tcp reset`.
 //
-// Only new connections are matched. A reply to a connection the node opened
-// from listenPort as its source port (possible while the proxy is down and
-// the port is free, if it lies in the ephemeral range) belongs to an
-// established connection and passes. A reset rather than a drop makes the
-// port look exactly like a closed one and fails a mistaken client at once.
-func guardChain(listenPort uint16) Chain {
-	var exprs []expr.Any
-	exprs = append(exprs, matchTCPDestinationPort(listenPort)...)
-	exprs = append(exprs, matchCtStateNew()...)
-	exprs = append(exprs, matchNotDNATed()...)
-	exprs = append(exprs, &expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
-	return Chain{
+// Checking the original destination, not only that there was a DNAT, also
+// refuses what another table's DNAT sends to listenPort from some other
+// address or port. Accept ends only this chain; other input chains still run.
+//
+// Only new connections are matched: a reply to a connection the node opened
+// from listenPort (an ephemeral port while the proxy is down) passes. A reset
+// rather than a drop makes the port look closed and fails a client at once.
+func guardChain(apiVIPs []netip.Addr, listenPort uint16) Chain {
+	chain := Chain{
 		Name:     InputChain,
 		Type:     nftables.ChainTypeFilter,
 		Hook:     *nftables.ChainHookInput,
 		Priority: *nftables.ChainPriorityFilter,
 		Policy:   nftables.ChainPolicyAccept,
-		Rules: []Rule{{
+	}
+	for _, vip := range apiVIPs {
+		exprs := matchFamily(vip)
+		exprs = append(exprs, matchNewConnectionTo(listenPort)...)
+		exprs = append(exprs, matchOriginalDestination(vip)...)
+		exprs = append(exprs, matchOriginalPort(challengePort)...)
+		exprs = append(exprs, &expr.Verdict{Kind: expr.VerdictAccept})
+		chain.Rules = append(chain.Rules, Rule{
 			Exprs:    exprs,
-			UserData: ruleComment(fmt.Sprintf("%s refuse tcp/%d unless redirected from port %d", RuleCommentPrefix, listenPort, challengePort)),
-		}},
+			UserData: ruleComment(fmt.Sprintf("%s accept tcp/%d redirected from %s tcp/%d", RuleCommentPrefix, listenPort, vip, challengePort)),
+		})
+	}
+	chain.Rules = append(chain.Rules, Rule{
+		Exprs:    append(matchNewConnectionTo(listenPort), &expr.Reject{Type: unix.NFT_REJECT_TCP_RST}),
+		UserData: ruleComment(fmt.Sprintf("%s refuse tcp/%d unless redirected from an API VIP tcp/%d", RuleCommentPrefix, listenPort, challengePort)),
+	})
+	return chain
+}
+
+// matchNewConnectionTo is `tcp dport <port> ct state new`.
+func matchNewConnectionTo(port uint16) []expr.Any {
+	return append(matchTCPDestinationPort(port), matchCtBits(expr.CtKeySTATE, expr.CtStateBitNEW)...)
+}
+
+// matchOriginalDestination is `ct original ip daddr <vip>` or `ct original
+// ip6 daddr <vip>`, after matchFamily. google/nftables v0.3.0 cannot send the
+// direction of the family-specific keys that nft uses (NFT_CT_DST_IP, _IP6),
+// so this loads NFT_CT_DST, 16 bytes in an inet table, of which an IPv4
+// address fills the first 4: comparing those is enough once the family is
+// known.
+func matchOriginalDestination(vip netip.Addr) []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Key: expr.CtKeyDST, Register: register, Direction: ctDirectionOriginal},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: register, Data: vip.AsSlice()},
 	}
 }
 
-// matchCtStateNew is `ct state new`.
-func matchCtStateNew() []expr.Any {
-	return matchCtBits(expr.CtKeySTATE, expr.CtStateBitNEW, expr.CmpOpNeq)
+// matchOriginalPort is `ct original proto-dst <port>`.
+func matchOriginalPort(port uint16) []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Key: expr.CtKeyPROTODST, Register: register, Direction: ctDirectionOriginal},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: register, Data: binaryutil.BigEndian.PutUint16(port)},
+	}
 }
 
-// matchNotDNATed is `ct status & dnat == 0`.
-func matchNotDNATed() []expr.Any {
-	return matchCtBits(expr.CtKeySTATUS, ctStatusDNAT, expr.CmpOpEq)
-}
-
-// matchCtBits loads a conntrack bit field (host byte order, as the kernel
-// keeps it), masks it with bits, and compares the result with zero using op:
-// CmpOpNeq for "any of bits set", CmpOpEq for "none of bits set".
-func matchCtBits(key expr.CtKey, bits uint32, op expr.CmpOp) []expr.Any {
+// matchCtBits is `ct <key> <bits>`: it loads a conntrack bit field (host
+// byte order, as the kernel keeps it) and matches if any of bits is set.
+func matchCtBits(key expr.CtKey, bits uint32) []expr.Any {
 	return []expr.Any{
 		&expr.Ct{Key: key, Register: register},
 		&expr.Bitwise{
@@ -198,7 +227,7 @@ func matchCtBits(key expr.CtKey, bits uint32, op expr.CmpOp) []expr.Any {
 			Mask:           binaryutil.NativeEndian.PutUint32(bits),
 			Xor:            binaryutil.NativeEndian.PutUint32(0),
 		},
-		&expr.Cmp{Op: op, Register: register, Data: binaryutil.NativeEndian.PutUint32(0)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: register, Data: binaryutil.NativeEndian.PutUint32(0)},
 	}
 }
 
@@ -238,20 +267,32 @@ func matchOutputInterface(name string) []expr.Any {
 	}
 }
 
-// matchDestination is `ip daddr <vip>` or `ip6 daddr <vip>`. In an inet table
-// the address family must be checked first, or an IPv6 packet's bytes at the
-// IPv4 offset could match.
+// matchDestination is `ip daddr <vip>` or `ip6 daddr <vip>`, after
+// matchFamily.
 func matchDestination(vip netip.Addr) []expr.Any {
-	nfproto, offset := byte(unix.NFPROTO_IPV4), uint32(16) // iphdr.daddr
+	offset := uint32(16) // iphdr.daddr
 	if vip.Is6() {
-		nfproto, offset = unix.NFPROTO_IPV6, 24 // ipv6hdr.daddr
+		offset = 24 // ipv6hdr.daddr
 	}
 	address := vip.AsSlice()
+	return append(matchFamily(vip),
+		&expr.Payload{DestRegister: register, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: uint32(len(address))},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: register, Data: address},
+	)
+}
+
+// matchFamily is `meta nfproto ipv4` or `meta nfproto ipv6`, for vip's
+// family. In an inet table it must come before any match on an address, or
+// an IPv6 packet's bytes at the IPv4 offset, or the first 4 bytes of an IPv6
+// conntrack address, could match an IPv4 one.
+func matchFamily(vip netip.Addr) []expr.Any {
+	nfproto := byte(unix.NFPROTO_IPV4)
+	if vip.Is6() {
+		nfproto = unix.NFPROTO_IPV6
+	}
 	return []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: register},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: register, Data: []byte{nfproto}},
-		&expr.Payload{DestRegister: register, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: uint32(len(address))},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: register, Data: address},
 	}
 }
 

@@ -69,11 +69,13 @@ func chainWith(name string, hook nftables.ChainHook, rules ...Rule) Chain {
 	return Chain{Name: name, Type: "nat", Hook: hook, Priority: -100, Policy: nftables.ChainPolicyAccept, Rules: rules}
 }
 
-// guardFor is the input chain for a listen port: `tcp dport <port> ct state
-// new ct status & dnat == 0 reject with tcp reset`.
-func guardFor(hi, lo byte, port string) Chain {
-	return Chain{Name: "input", Type: "filter", Hook: unix.NF_INET_LOCAL_IN, Priority: 0, Policy: nftables.ChainPolicyAccept, Rules: []Rule{{
-		Exprs: []expr.Any{
+// guardFor is the input chain for a listen port and the API VIPs: per VIP
+// `meta nfproto <family> tcp dport <port> ct state new ct original daddr
+// <vip> ct original proto-dst 80 accept`, then `tcp dport <port> ct state
+// new reject with tcp reset`.
+func guardFor(hi, lo byte, port string, vips ...string) Chain {
+	newToPort := func() []expr.Any {
+		return []expr.Any{
 			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{6}},
 			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
@@ -81,13 +83,37 @@ func guardFor(hi, lo byte, port string) Chain {
 			&expr.Ct{Key: expr.CtKeySTATE, Register: 1},
 			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(8), Xor: []byte{0, 0, 0, 0}},
 			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{0, 0, 0, 0}},
-			&expr.Ct{Key: expr.CtKeySTATUS, Register: 1},
-			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(0x20), Xor: []byte{0, 0, 0, 0}},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 0, 0, 0}},
-			&expr.Reject{Type: 1},
-		},
-		UserData: comment("http01-challenge-proxy: refuse tcp/" + port + " unless redirected from port 80"),
-	}}}
+		}
+	}
+	chain := Chain{Name: "input", Type: "filter", Hook: unix.NF_INET_LOCAL_IN, Priority: 0, Policy: nftables.ChainPolicyAccept}
+	for _, vip := range vips {
+		address := netip.MustParseAddr(vip).AsSlice()
+		nfproto := byte(2)
+		if len(address) == 16 {
+			nfproto = 10
+		}
+		chain.Rules = append(chain.Rules, Rule{
+			Exprs: concat(
+				[]expr.Any{
+					&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+					&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{nfproto}},
+				},
+				newToPort(),
+				[]expr.Any{
+					&expr.Ct{Key: expr.CtKeyDST, Register: 1, Direction: 0},
+					&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: address},
+					&expr.Ct{Key: expr.CtKeyPROTODST, Register: 1, Direction: 0},
+					&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0x00, 0x50}},
+					&expr.Verdict{Kind: expr.VerdictAccept},
+				}),
+			UserData: comment("http01-challenge-proxy: accept tcp/" + port + " redirected from " + vip + " tcp/80"),
+		})
+	}
+	chain.Rules = append(chain.Rules, Rule{
+		Exprs:    append(newToPort(), &expr.Reject{Type: 1}),
+		UserData: comment("http01-challenge-proxy: refuse tcp/" + port + " unless redirected from an API VIP tcp/80"),
+	})
+	return chain
 }
 
 func TestDesired(t *testing.T) {
@@ -113,7 +139,7 @@ func TestDesired(t *testing.T) {
 					Exprs:    concat(oifnameLo, ip4Daddr(192, 0, 2, 10), tcpDport80, redirectToPort(0x22, 0xb8)),
 					UserData: comment("http01-challenge-proxy: redirect 192.0.2.10 tcp/80 to :8888"),
 				}),
-				guardFor(0x22, 0xb8, "8888"),
+				guardFor(0x22, 0xb8, "8888", "192.0.2.10"),
 			}},
 		},
 		{
@@ -129,7 +155,7 @@ func TestDesired(t *testing.T) {
 					Exprs:    concat(oifnameLo, ip6Daddr(v6VIP), tcpDport80, redirectToPort(0x23, 0x28)),
 					UserData: comment("http01-challenge-proxy: redirect 2001:db8::10 tcp/80 to :9000"),
 				}),
-				guardFor(0x23, 0x28, "9000"),
+				guardFor(0x23, 0x28, "9000", "2001:db8::10"),
 			}},
 		},
 		{
@@ -149,6 +175,15 @@ func TestDesired(t *testing.T) {
 					Rule{Exprs: concat(oifnameLo, ip4Daddr(192, 0, 2, 11), tcpDport80, redirectToPort(0x22, 0xb8)), UserData: comment("http01-challenge-proxy: redirect 192.0.2.11 tcp/80 to :8888")},
 					Rule{Exprs: concat(oifnameLo, ip6Daddr(v6VIP2), tcpDport80, redirectToPort(0x22, 0xb8)), UserData: comment("http01-challenge-proxy: redirect 2001:db8::11 tcp/80 to :8888")},
 				),
+				guardFor(0x22, 0xb8, "8888", "192.0.2.10", "2001:db8::10", "192.0.2.11", "2001:db8::11"),
+			}},
+		},
+		{
+			name: "no VIP: nothing redirected, every new connection to the port refused",
+			port: 8888,
+			expect: Table{Present: true, Flags: 2, Chains: []Chain{
+				chainWith("prerouting", unix.NF_INET_PRE_ROUTING),
+				chainWith("output", unix.NF_INET_LOCAL_OUT),
 				guardFor(0x22, 0xb8, "8888"),
 			}},
 		},
@@ -189,9 +224,15 @@ func TestDraining(t *testing.T) {
 	expect := Table{Present: true, Flags: 2, Chains: []Chain{
 		chainWith("prerouting", unix.NF_INET_PRE_ROUTING, rule),
 		chainWith("output", unix.NF_INET_LOCAL_OUT, rule),
-		guardFor(0x22, 0xb8, "8888"),
+		guardFor(0x22, 0xb8, "8888", "192.0.2.10", "2001:db8::10"),
 	}}
-	if diff := cmp.Diff(expect, Draining(8888)); diff != "" {
+	vips := []netip.Addr{netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8::10")}
+	draining := Draining(vips, 8888)
+	if diff := cmp.Diff(expect, draining); diff != "" {
 		t.Errorf("Draining() mismatch (-want +got):\n%s", diff)
+	}
+	// The guard does not change while connections drain.
+	if diff := cmp.Diff(Desired(vips, 8888).Chains[2], draining.Chains[2]); diff != "" {
+		t.Errorf("Draining() guard differs from Desired()'s (-desired +draining):\n%s", diff)
 	}
 }

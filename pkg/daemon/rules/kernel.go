@@ -119,13 +119,9 @@ func (k *Kernel) closeOwner() {
 // through the same socket, and never through AddTable, whose flags 0 the
 // kernel refuses on an owned table.
 func (k *Kernel) createOwnedTable() (*nftables.Conn, error) {
-	var sock *netlink.Conn
-	options := append(append([]nftables.ConnOption{}, k.options...),
-		nftables.AsLasting(),
-		nftables.WithSockOptions(func(c *netlink.Conn) error { sock = c; return nil }))
-	conn, err := nftables.New(options...)
+	conn, sock, err := k.lastingConn()
 	if err != nil {
-		return nil, fmt.Errorf("opening netlink connection: %w", err)
+		return nil, err
 	}
 	if err := sendBatch(sock, ownedTableBatch()); err != nil {
 		_ = conn.CloseLasting()
@@ -135,6 +131,20 @@ func (k *Kernel) createOwnedTable() (*nftables.Conn, error) {
 		return nil, fmt.Errorf("creating nftables table %s: %w", TableName, err)
 	}
 	return conn, nil
+}
+
+// lastingConn opens a lasting connection and returns its socket too, for
+// the messages google/nftables v0.3.0 cannot send or decode.
+func (k *Kernel) lastingConn() (*nftables.Conn, *netlink.Conn, error) {
+	var sock *netlink.Conn
+	options := append(append([]nftables.ConnOption{}, k.options...),
+		nftables.AsLasting(),
+		nftables.WithSockOptions(func(c *netlink.Conn) error { sock = c; return nil }))
+	conn, err := nftables.New(options...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening netlink connection: %w", err)
+	}
+	return conn, sock, nil
 }
 
 // ownedTableBatch is `add table inet <ours>; delete table inet <ours>; add
@@ -223,10 +233,11 @@ func writeChains(conn *nftables.Conn, want Table) error {
 // uses dumps, which answer "not there" with an empty result rather than an
 // error, so that a missing table or chain is reported as state, not failure.
 func (k *Kernel) Read() (Table, error) {
-	conn, err := k.conn()
+	conn, sock, err := k.lastingConn()
 	if err != nil {
 		return Table{}, err
 	}
+	defer func() { _ = conn.CloseLasting() }()
 	tables, err := conn.ListTablesOfFamily(TableFamily)
 	if err != nil {
 		return Table{}, fmt.Errorf("listing nftables tables: %w", err)
@@ -248,7 +259,7 @@ func (k *Kernel) Read() (Table, error) {
 		if c.Table == nil || c.Table.Name != TableName {
 			continue
 		}
-		chain, err := readChain(conn, c)
+		chain, err := readChain(sock, c)
 		if err != nil {
 			return Table{}, err
 		}
@@ -257,7 +268,7 @@ func (k *Kernel) Read() (Table, error) {
 	return got, nil
 }
 
-func readChain(conn *nftables.Conn, c *nftables.Chain) (Chain, error) {
+func readChain(sock *netlink.Conn, c *nftables.Chain) (Chain, error) {
 	chain := Chain{Name: c.Name, Type: c.Type}
 	// A regular (non-base) chain has no hook; the zero values then differ
 	// from any desired base chain, which is what we want.
@@ -270,13 +281,11 @@ func readChain(conn *nftables.Conn, c *nftables.Chain) (Chain, error) {
 	if c.Policy != nil {
 		chain.Policy = *c.Policy
 	}
-	rules, err := conn.GetRules(ourTable(), c)
+	rules, err := readRules(sock, c.Name)
 	if err != nil {
 		return Chain{}, fmt.Errorf("listing rules of chain %s: %w", c.Name, err)
 	}
-	for _, r := range rules {
-		chain.Rules = append(chain.Rules, Rule{Exprs: r.Exprs, UserData: r.UserData})
-	}
+	chain.Rules = rules
 	return chain, nil
 }
 

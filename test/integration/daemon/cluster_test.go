@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/nftables"
 
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/daemon/rules"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
 )
@@ -257,8 +258,8 @@ func ourTablePresent(t *testing.T, ns *netns.Namespace) bool {
 
 // desiredRuleCounts is how many rules each chain of our table holds for the
 // default daemon arguments: one redirect per API VIP in each NAT chain, and
-// the guard of the listen port.
-var desiredRuleCounts = map[string]int{"prerouting": 2, "output": 2, "input": 1}
+// in the guard one accept per API VIP and the reject.
+var desiredRuleCounts = map[string]int{"prerouting": 2, "output": 2, "input": 3}
 
 // checkRuleCounts returns an error unless every chain of our table in ns
 // holds as many rules as desiredRuleCounts says, and no other chain exists.
@@ -270,25 +271,22 @@ func checkRuleCounts(t *testing.T, ns *netns.Namespace) error {
 	return nil
 }
 
-// ruleCounts returns the number of rules in each chain of our table.
+// ruleCounts returns the number of rules in each chain of our table. It
+// reads them as the daemon does: google/nftables cannot decode the guard's.
 func ruleCounts(t *testing.T, ns *netns.Namespace) map[string]int {
 	t.Helper()
-	conn := nftConn(t, ns)
-	table := &nftables.Table{Name: ourTable, Family: nftables.TableFamilyINet}
-	counts := map[string]int{}
-	chains, err := conn.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	f, err := ns.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, chain := range chains {
-		if chain.Table.Name != ourTable {
-			continue
-		}
-		rules, err := conn.GetRules(table, chain)
-		if err != nil {
-			t.Fatal(err)
-		}
-		counts[chain.Name] = len(rules)
+	defer f.Close()
+	table, err := rules.NewKernel(nftables.WithNetNSFd(int(f.Fd()))).Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, chain := range table.Chains {
+		counts[chain.Name] = len(chain.Rules)
 	}
 	return counts
 }

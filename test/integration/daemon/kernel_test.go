@@ -66,7 +66,7 @@ func TestKernelRoundTrip(t *testing.T) {
 	}
 
 	t.Run("draining table", func(t *testing.T) {
-		draining := rules.Draining(8888)
+		draining := rules.Draining([]netip.Addr{netip.MustParseAddr("192.0.2.100"), netip.MustParseAddr("2001:db8::100")}, 8888)
 		if err := kernel.Apply(draining); err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func TestWatchReportsChangesToOurTableOnly(t *testing.T) {
 	// Only the owner socket can change our table now, so our own writes are
 	// the changes left to report. (The kernel deletes an owned table with
 	// its socket without a notification: resyncs cover that.)
-	if err := kernel.Apply(rules.Draining(8888)); err != nil {
+	if err := kernel.Apply(rules.Draining([]netip.Addr{netip.MustParseAddr("192.0.2.100")}, 8888)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "our change reported", func() error {
@@ -180,7 +180,7 @@ func TestKernelOwnsItsTable(t *testing.T) {
 		}
 		defer f.Close()
 		other := rules.NewKernel(nftables.WithNetNSFd(int(f.Fd())))
-		if err := other.Apply(rules.Draining(9999)); err == nil || !strings.Contains(err.Error(), "another process owns it") {
+		if err := other.Apply(rules.Draining(nil, 9999)); err == nil || !strings.Contains(err.Error(), "another process owns it") {
 			t.Errorf("second owner's Apply = %v, want refused", err)
 		}
 		checkKernelHolds(t, kernel, ns, want)
