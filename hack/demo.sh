@@ -10,10 +10,14 @@
 #      the operator as a local process;
 #   3. enables the proxy as an admin would (kubectl patch);
 #   4. waits for the ClusterOperator and the config's Ready condition;
-#   5. gets a certificate for api.cluster.example.test from Pebble, an ACME
-#      CA in an "internet" namespace, with an HTTP-01 solver that only the
-#      router (the ingress VIP) can reach: the challenge must go through the
-#      API VIP, the nftables redirect and the proxy;
+#   5. runs the README's journey with the real cert-manager: its
+#      ClusterIssuer, pointed at Pebble (an ACME CA in an "internet"
+#      namespace) and trusting Pebble's root, and its Certificate for
+#      api.cluster.example.test in openshift-config; cert-manager's solver
+#      pod is reachable only through the router (the ingress VIP), so its
+#      self-check and the CA's validation must go through the API VIP, the
+#      nftables redirect and the proxy; then the README's step 4, which
+#      names the Secret in the APIServer's namedCertificates;
 #   6. checks every hop with the operator's diagnose subcommand, run where
 #      the CA is;
 #   7. prints what happened, and leaves the cluster running.
@@ -86,8 +90,16 @@ conditions() {
   echo "${line% }"
 }
 
-localcluster::step "Getting a certificate for api.cluster.example.test from Pebble through the proxy"
+localcluster::step "The README's journey: its ClusterIssuer (server: Pebble) and its Certificate for api.cluster.example.test; waiting for cert-manager to make it Ready"
 certificate="$("${LOCAL_CLUSTER_BIN}" issue --instance="${INSTANCE}")"
+"${KUBECTL}" wait -n openshift-config certificates.cert-manager.io/api-cert --timeout="${WAIT_TIMEOUT}" --for=condition=Ready=True >/dev/null
+
+# The README's step 4, for this cluster's name.
+serve_patch="$(sed -n "s/^ *oc patch apiserver cluster --type=merge -p '\(.*\)'\$/\1/p" "${REPO_ROOT}/README.md" | head -n 1)"
+[[ -n "${serve_patch}" ]] || localcluster::die "README.md has no 'oc patch apiserver cluster' step"
+serve_patch="${serve_patch//api.mycluster.example.com/api.cluster.example.test}"
+localcluster::step "The README's step 4: kubectl patch apiserver cluster --type=merge -p '${serve_patch}'"
+"${KUBECTL}" patch apiservers.config.openshift.io cluster --type=merge -p "${serve_patch}"
 
 localcluster::step "Checking every hop with the operator's diagnose subcommand, from the internet namespace"
 diagnosis="$("${LOCAL_CLUSTER_BIN}" diagnose --instance="${INSTANCE}")"
@@ -106,7 +118,14 @@ $(conditions)
 $("${KUBECTL}" get "${CONFIG}" -o wide)
 $("${KUBECTL}" get "${CONFIG}" -o jsonpath='API VIPs {.status.apiServerVIPs} -> port {.status.internalPort} -> ingress VIPs {.status.ingressVIPs}; {.status.readyNodes}/{.status.desiredNodes} control-plane nodes ready')
 
+\$ oc -n openshift-config get certificate api-cert
+$("${KUBECTL}" -n openshift-config get certificates.cert-manager.io api-cert -o wide)
+
 ${certificate}
+
+\$ oc get apiserver cluster -o jsonpath='{.spec.servingCerts}'
+$("${KUBECTL}" get apiservers.config.openshift.io cluster -o jsonpath='{.spec.servingCerts}')
+(kube-apiserver's operator would now roll out a revision serving it; the local cluster has none.)
 
 \$ cluster-http01-challenge-proxy-operator diagnose --domain api.cluster.example.test   # from the internet, with the CA's DNS server
 ${diagnosis}
@@ -117,9 +136,10 @@ The cluster keeps running:
   kubectl get clusteroperator http01-challenge-proxy
   kubectl -n openshift-http01-challenge-proxy get daemonset,pods -o wide
   kubectl patch ${CONFIG} --type=merge -p '{"spec":{"mode":"CustomDeployment","customDeployment":{"internalPort":18888}}}'
-  ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} issue                      # get another certificate
-  ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} move-api-vip --to=master-1 # fail the API VIP over, then issue again
+  kubectl -n openshift-config get certificate,certificaterequest,order,challenge
+  ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} issue                      # renew the Certificate, as cmctl renew does
+  ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} move-api-vip --to=master-1 # fail the API VIP over, then renew again
   ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} diagnose                   # check every hop again
-  logs: ${DIR#"${REPO_ROOT}/"}/logs (operator.log; pods/ holds each proxy's log: kubectl logs needs a real kubelet)
+  logs: ${DIR#"${REPO_ROOT}/"}/logs (operator.log, cert-manager.log; pods/ holds each proxy's and solver's log: kubectl logs needs a real kubelet)
 make demo-down removes everything.
 EOF

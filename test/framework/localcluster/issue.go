@@ -453,7 +453,7 @@ func (r *IssueResult) SelfChecks() []RouterRequest {
 func (r *IssueResult) VIPRedirects() []string {
 	var out []string
 	for _, rule := range r.RedirectRules {
-		if !strings.Contains(rule, "daddr "+r.APIVIP.String()+" ") || strings.Contains(rule, "oifname") {
+		if !strings.Contains(rule, "daddr "+r.APIVIP.String()+" ") || !strings.Contains(rule, " redirect to ") || strings.Contains(rule, "oifname") {
 			continue
 		}
 		if i := strings.Index(rule, " comment "); i >= 0 {
