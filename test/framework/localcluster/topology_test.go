@@ -51,7 +51,7 @@ func TestNewTopology(t *testing.T) {
 	check("ingress VIPs", topo.IngressVIPs...)
 	// The service and pod ranges are only allocated from: no namespace
 	// address may fall into them.
-	for _, cidr := range []string{ServiceCIDR, PodCIDR} {
+	for _, cidr := range []string{ServiceCIDR, PodCIDR, PodNetworkCIDR} {
 		p := netip.MustParsePrefix(cidr)
 		if !inDocumentationRanges(p.Addr()) {
 			t.Errorf("%s is outside the documentation ranges", cidr)
@@ -84,6 +84,15 @@ func TestNewTopology(t *testing.T) {
 		if n.Netns == "" || len(n.Addresses) != 2 || !n.Addresses[0].Is4() || !n.Addresses[1].Is6() {
 			t.Errorf("control-plane node %+v: want a namespace, an IPv4 and an IPv6 address", n)
 		}
+	}
+	// cert-manager runs on the first worker, which alone of the workers
+	// has a namespace on the switch.
+	cm, ok := topo.CertManagerWorker()
+	if !ok || cm.Name != "worker-0" || cm.Netns == "" || !cm.Addresses[0].Is4() {
+		t.Errorf("CertManagerWorker() = %+v, %v; want worker-0 with a namespace and an IPv4 address", cm, ok)
+	}
+	if got := len(topo.NetworkNodes()); got != ControlPlaneNodeCount+1 {
+		t.Errorf("%d nodes on the switch, want the control plane and worker-0", got)
 	}
 	if w, _ := topo.Node("worker-255"); w.Addresses[0] != netip.MustParseAddr("2001:db8:0:1::100") {
 		t.Errorf("worker-255 has %v, want 2001:db8:0:1::100 (worker addresses count up across bytes)", w.Addresses)
@@ -141,5 +150,43 @@ func TestParseAddressLines(t *testing.T) {
 		if got[i].String() != want[i] {
 			t.Errorf("address %d: got %s, want %s", i, got[i], want[i])
 		}
+	}
+}
+
+func TestNoCertManagerWorkerWithoutWorkers(t *testing.T) {
+	topo, err := NewTopology("demo", "/d", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, ok := topo.CertManagerWorker(); ok {
+		t.Errorf("CertManagerWorker() = %+v on a cluster without workers", w)
+	}
+}
+
+func TestPodNetworkAllocatesDistinctAddressesInItsRange(t *testing.T) {
+	p := &PodNetwork{}
+	cidr := netip.MustParsePrefix(PodNetworkCIDR)
+	seen := map[netip.Addr]bool{}
+	for {
+		a, err := p.take()
+		if err != nil {
+			break
+		}
+		if !cidr.Contains(a) || a == cidr.Addr() || seen[a] {
+			t.Fatalf("took %s: outside %s, its network address, or twice", a, cidr)
+		}
+		seen[a] = true
+	}
+	if want := 1<<(32-cidr.Bits()) - 2; len(seen) != want {
+		t.Errorf("%d addresses before the range ran out, want %d", len(seen), want)
+	}
+	var some netip.Addr
+	for a := range seen {
+		some = a
+		break
+	}
+	p.release(some)
+	if a, err := p.take(); err != nil || a != some {
+		t.Errorf("after releasing %s, took %s, %v", some, a, err)
 	}
 }
