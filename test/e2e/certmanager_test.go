@@ -6,6 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -163,4 +166,36 @@ func (c *cluster) testAppsDomain(t *testing.T) {
 				req.Path, from, req.ForwardedFor, r.CAAddress, r.SelfCheckAddress)
 		}
 	}
+}
+
+// clusterIssuerEnv names a ClusterIssuer of a real cluster, with an HTTP-01
+// solver, that the suite may use to issue the API certificate.
+const clusterIssuerEnv = "E2E_CLUSTER_ISSUER"
+
+// testIssueWithClusterIssuer is the journey on a real cluster with
+// cert-manager installed: the README's Certificate, with the cluster's
+// ClusterIssuer, for the API host of its Infrastructure, becomes Ready (it
+// is renewed if it exists). It is left in place, as an admin would.
+func (c *cluster) testIssueWithClusterIssuer(t *testing.T, issuer string) {
+	ctx, cancel := context.WithTimeout(context.Background(), issuanceTimeout)
+	defer cancel()
+	infra, err := c.config.ConfigV1().Infrastructures().Get(ctx, "cluster", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiURL, err := url.Parse(infra.Status.APIServerURL)
+	if err != nil || apiURL.Hostname() == "" {
+		t.Fatalf("the Infrastructure's apiServerURL %q names no host: %v", infra.Status.APIServerURL, err)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	cm, err := localcluster.NewCertManagerClientFor(c.cfg, filepath.Join(filepath.Dir(file), "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.IssuerName = issuer
+	issued, err := cm.Issue(ctx, apiCertNamespace, apiCertName, apiURL.Hostname())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s/%s is Ready at revision %d: %s", apiCertNamespace, apiCertName, issued.Revision, strings.Join(issued.Conditions, "; "))
 }

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/retry"
@@ -57,6 +58,7 @@ type cluster struct {
 	mapper  meta.RESTMapper
 	// harness is the local cluster's state, nil on a real cluster.
 	harness *localcluster.State
+	cfg     *rest.Config
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -69,7 +71,7 @@ func newCluster(t *testing.T) *cluster {
 	if err != nil {
 		t.Fatalf("loading KUBECONFIG=%s: %v", path, err)
 	}
-	c := &cluster{}
+	c := &cluster{cfg: cfg}
 	if c.kube, err = kubernetes.NewForConfig(cfg); err != nil {
 		t.Fatal(err)
 	}

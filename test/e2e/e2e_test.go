@@ -62,6 +62,8 @@ func TestHTTP01ChallengeProxy(t *testing.T) {
 		if !t.Run("failure and recovery", c.testFailureAndRecovery) {
 			return
 		}
+	} else if issuer := os.Getenv(clusterIssuerEnv); issuer != "" {
+		t.Run("cert-manager issues the API certificate with "+issuer, func(t *testing.T) { c.testIssueWithClusterIssuer(t, issuer) })
 	}
 	if !t.Run("port change", c.testPortChange) {
 		return

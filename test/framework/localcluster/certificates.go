@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 )
@@ -39,17 +40,34 @@ const readmeCertificateName = "api-cert"
 // CertManagerClient drives cert-manager as an admin of the local cluster
 // does, with the README's ClusterIssuer and Certificate.
 type CertManagerClient struct {
-	s       *State
-	dynamic dynamic.Interface
-	kube    kubernetes.Interface
+	// s is the local cluster, nil on a real one.
+	s        *State
+	repoRoot string
+	// IssuerName, if set, replaces the README's ClusterIssuer in the
+	// Certificates this client makes: a real cluster's own.
+	IssuerName string
+	dynamic    dynamic.Interface
+	kube       kubernetes.Interface
 }
 
-// NewCertManagerClient returns a client with the admin kubeconfig.
+// NewCertManagerClient returns a client of the local cluster with its admin
+// kubeconfig.
 func NewCertManagerClient(s *State) (*CertManagerClient, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
 	if err != nil {
 		return nil, err
 	}
+	c, err := NewCertManagerClientFor(cfg, s.RepoRoot)
+	if err != nil {
+		return nil, err
+	}
+	c.s = s
+	return c, nil
+}
+
+// NewCertManagerClientFor returns a client of any cluster, with the README
+// of the checkout at repoRoot.
+func NewCertManagerClientFor(cfg *rest.Config, repoRoot string) (*CertManagerClient, error) {
 	d, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -58,13 +76,16 @@ func NewCertManagerClient(s *State) (*CertManagerClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &CertManagerClient{s: s, dynamic: d, kube: k}, nil
+	return &CertManagerClient{repoRoot: repoRoot, dynamic: d, kube: k}, nil
 }
 
 // ApplyClusterIssuer creates the README's ClusterIssuer, or updates it, with
 // its ACME server pointed at Pebble and Pebble's HTTPS CA trusted.
 func (c *CertManagerClient) ApplyClusterIssuer(ctx context.Context) error {
-	issuer, _, err := ReadmeJourney(c.s.RepoRoot)
+	if c.s == nil {
+		return errors.New("only the local cluster has Pebble")
+	}
+	issuer, _, err := ReadmeJourney(c.repoRoot)
 	if err != nil {
 		return err
 	}
@@ -108,9 +129,14 @@ type Issued struct {
 // domain, and waits until cert-manager has issued a new revision: a new
 // Certificate is issued, an existing one renewed as `cmctl renew` does.
 func (c *CertManagerClient) Issue(ctx context.Context, namespace, name, domain string) (*Issued, error) {
-	_, cert, err := ReadmeJourney(c.s.RepoRoot)
+	_, cert, err := ReadmeJourney(c.repoRoot)
 	if err != nil {
 		return nil, err
+	}
+	if c.IssuerName != "" {
+		if err := unstructured.SetNestedField(cert.Object, c.IssuerName, "spec", "issuerRef", "name"); err != nil {
+			return nil, err
+		}
 	}
 	cert.SetNamespace(namespace)
 	cert.SetName(name)
