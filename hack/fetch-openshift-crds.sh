@@ -33,6 +33,8 @@ FILES=(
   config/v1/zz_generated.crd-manifests/0000_10_config-operator_01_ingresses.crd.yaml
   config/v1/zz_generated.crd-manifests/0000_10_config-operator_01_apiservers-Default.crd.yaml
   security/v1/zz_generated.crd-manifests/0000_03_config-operator_01_securitycontextconstraints.crd.yaml
+  route/v1/zz_generated.crd-manifests/routes.crd.yaml
+  operator/v1/zz_generated.crd-manifests/0000_50_ingress_00_ingresscontrollers.crd.yaml
 )
 
 # The pinned version, honouring a `replace` of the module in the root go.mod

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 
+	operatorclient "github.com/openshift/client-go/operator/clientset/versioned"
+	routeclient "github.com/openshift/client-go/route/clientset/versioned"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -363,11 +365,23 @@ func routerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			client, err := componentClient(s, "router")
+			cfg, err := clientcmd.BuildConfigFromFlags("", s.ComponentKubeconfig("router"))
 			if err != nil {
 				return err
 			}
-			return localcluster.RunRouter(cmd.Context(), client, s.Topology.Router.Netns, s.Topology.IngressVIPs)
+			kube, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				return err
+			}
+			routes, err := routeclient.NewForConfig(cfg)
+			if err != nil {
+				return err
+			}
+			operators, err := operatorclient.NewForConfig(cfg)
+			if err != nil {
+				return err
+			}
+			return localcluster.RunRouter(cmd.Context(), kube, routes, operators, s.Topology.Router.Netns, s.Topology.IngressVIPs)
 		},
 	}
 	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")

@@ -14,6 +14,10 @@ import (
 	configv1 "github.com/openshift/api/config/v1"
 	configclient "github.com/openshift/client-go/config/clientset/versioned"
 	configinformers "github.com/openshift/client-go/config/informers/externalversions"
+	operatorclient "github.com/openshift/client-go/operator/clientset/versioned"
+	operatorinformers "github.com/openshift/client-go/operator/informers/externalversions"
+	routeclient "github.com/openshift/client-go/route/clientset/versioned"
+	routeinformers "github.com/openshift/client-go/route/informers/externalversions"
 	"github.com/openshift/library-go/pkg/controller/controllercmd"
 	"github.com/openshift/library-go/pkg/controller/factory"
 	"github.com/openshift/library-go/pkg/operator/genericoperatorclient"
@@ -28,6 +32,7 @@ import (
 
 	proxyclient "github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/generated/clientset/versioned"
 	proxyinformers "github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/generated/informers/externalversions"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/apihostclaim"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/clientca"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/configstatus"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/daemonset"
@@ -89,6 +94,14 @@ func Run(ctx context.Context, cc *controllercmd.ControllerContext, settings Sett
 	if err != nil {
 		return err
 	}
+	routeClient, err := routeclient.NewForConfig(cc.KubeConfig)
+	if err != nil {
+		return err
+	}
+	ingressOperatorClient, err := operatorclient.NewForConfig(cc.KubeConfig)
+	if err != nil {
+		return err
+	}
 
 	// Informers, each scoped to the objects this operator needs. It never
 	// watches cluster-wide Pods or Nodes: node state reaches it through the
@@ -109,11 +122,19 @@ func Run(ctx context.Context, cc *controllercmd.ControllerContext, settings Sett
 	// The client CA bundle's source in kube-system and its copy, each
 	// watched alone, by name.
 	clientCAInformers := clientca.NewInformers(kubeClient)
+	// The claim on the API host: the claim Route in openshift-config and
+	// the default IngressController, each watched alone, by name.
+	claimRouteInformers := routeinformers.NewSharedInformerFactoryWithOptions(routeClient, informerResync,
+		routeinformers.WithNamespace(apihostclaim.Namespace), routeinformers.WithTweakListOptions(named(apihostclaim.RouteName)))
+	ingressControllerInformers := operatorinformers.NewSharedInformerFactoryWithOptions(ingressOperatorClient, informerResync,
+		operatorinformers.WithNamespace(apihostclaim.IngressControllerNamespace), operatorinformers.WithTweakListOptions(named(apihostclaim.IngressControllerName)))
+	claims := apihostclaim.NewSource(claimRouteInformers.Route().V1().Routes(), ingressControllerInformers.Operator().V1().IngressControllers())
 
 	inputs := gate.NewInputs(
 		clusterConfigInformers.Config().V1().Infrastructures(),
 		configInformers.Config().V1alpha1().HTTP01ChallengeProxies(),
-		operatorClient)
+		operatorClient,
+		claims)
 	daemonSets := kubeInformers.InformersFor(names.OperandNamespace).Apps().V1().DaemonSets()
 	clusterOperators := clusterOperatorInformers.Config().V1().ClusterOperators()
 	versions := status.NewVersionGetter()
@@ -121,6 +142,7 @@ func Run(ctx context.Context, cc *controllercmd.ControllerContext, settings Sett
 	controllers := []factory.Controller{
 		staticresources.NewController(operatorClient, inputs, kubeClient, kubeInformers, cc.EventRecorder),
 		clientca.NewController(operatorClient, inputs, kubeClient.CoreV1(), clientCAInformers, cc.EventRecorder),
+		apihostclaim.NewController(operatorClient, inputs, routeClient.RouteV1(), claims, clusterConfigInformers.Config().V1().Infrastructures(), cc.EventRecorder),
 		daemonset.NewController(operatorClient, inputs, kubeClient.AppsV1(), daemonSets, clusterConfigInformers.Config().V1().APIServers(), versions,
 			settings.OperandImage, settings.ReleaseVersion, cc.EventRecorder),
 		disabledcondition.NewController(inputs, configClient.ConfigV1(), clusterOperators, cc.Clock, cc.EventRecorder),
@@ -140,6 +162,8 @@ func Run(ctx context.Context, cc *controllercmd.ControllerContext, settings Sett
 	// ones they use, and a factory starts only registered informers.
 	kubeInformers.Start(ctx.Done())
 	clientCAInformers.Start(ctx.Done())
+	claimRouteInformers.Start(ctx.Done())
+	ingressControllerInformers.Start(ctx.Done())
 	clusterConfigInformers.Start(ctx.Done())
 	clusterOperatorInformers.Start(ctx.Done())
 	configInformers.Start(ctx.Done())
@@ -198,6 +222,9 @@ func RelatedObjects() []configv1.ObjectReference {
 		// security profile of the daemons' metrics.
 		{Group: config, Resource: "infrastructures", Name: names.SingletonName},
 		{Group: config, Resource: "apiservers", Name: names.SingletonName},
+		// The claim on the API host, and the admission policy it relies on.
+		{Group: "route.openshift.io", Resource: "routes", Namespace: apihostclaim.Namespace, Name: apihostclaim.RouteName},
+		{Group: "operator.openshift.io", Resource: "ingresscontrollers", Namespace: apihostclaim.IngressControllerNamespace, Name: apihostclaim.IngressControllerName},
 		// The operand, and what admits its pods.
 		operand("apps", "daemonsets", names.OperandName),
 		operand("", "serviceaccounts", names.OperandName),

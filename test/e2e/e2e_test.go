@@ -48,6 +48,11 @@ func TestHTTP01ChallengeProxy(t *testing.T) {
 	c.restoreConfigAtEnd(t)
 
 	t.Run("the API server rejects bad configurations", c.testRejectsBadConfigs)
+	if c.harness != nil {
+		if !t.Run("a tenant that routed the API host first keeps the proxy off", c.testTenantRoutedFirst) {
+			return
+		}
+	}
 	if !t.Run("enable", c.testEnable) {
 		return
 	}
@@ -57,6 +62,9 @@ func TestHTTP01ChallengeProxy(t *testing.T) {
 			return
 		}
 		t.Run("diagnose passes from the internet", func(t *testing.T) { c.testDiagnose(t, true) })
+		t.Run("a tenant cannot answer the API host's challenges", c.testTenantCannotAnswer)
+		t.Run("InterNamespaceAllowed is refused", c.testInterNamespaceAllowedRefused)
+		t.Run("a deleted claim heals", c.testClaimDeletedHeals)
 		t.Run("renewal after an API VIP failover", c.testAPIVIPFailover)
 		t.Run("a name under the apps domain never crosses the proxy", c.testAppsDomain)
 		if !t.Run("failure and recovery", c.testFailureAndRecovery) {

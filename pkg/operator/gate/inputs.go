@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	configv1 "github.com/openshift/api/config/v1"
 	operatorv1 "github.com/openshift/api/operator/v1"
 	configv1informers "github.com/openshift/client-go/config/informers/externalversions/config/v1"
 	"github.com/openshift/library-go/pkg/controller/factory"
@@ -23,22 +24,34 @@ type Inputs struct {
 	infrastructures configv1informers.InfrastructureInformer
 	configs         configv1alpha1informers.HTTP01ChallengeProxyInformer
 	operator        v1helpers.OperatorClient
+	claims          Claims
+}
+
+// Claims says whether the API host is the platform's at the router, so
+// that no other namespace can answer its challenges through the proxy
+// (package apihostclaim).
+type Claims interface {
+	// Evaluate returns whether the claim on infra's API host is proven,
+	// and if not, why and what to do. An error means unknown.
+	Evaluate(infra *configv1.Infrastructure) (proven bool, reason, message string, err error)
+	// Informers are what the claim is read from.
+	Informers() []cache.SharedIndexInformer
 }
 
 // NewInputs returns Inputs reading the Infrastructure and config singletons
-// from these informers, and the management state from the operator client.
-// It registers the informers with their factories, so that starting the
-// factories afterwards starts them.
-func NewInputs(infrastructures configv1informers.InfrastructureInformer, configs configv1alpha1informers.HTTP01ChallengeProxyInformer, operator v1helpers.OperatorClient) Inputs {
+// from these informers, the management state from the operator client, and
+// the API host's claim from claims. It registers the informers with their
+// factories, so that starting the factories afterwards starts them.
+func NewInputs(infrastructures configv1informers.InfrastructureInformer, configs configv1alpha1informers.HTTP01ChallengeProxyInformer, operator v1helpers.OperatorClient, claims Claims) Inputs {
 	infrastructures.Informer()
 	configs.Informer()
-	return Inputs{infrastructures: infrastructures, configs: configs, operator: operator}
+	return Inputs{infrastructures: infrastructures, configs: configs, operator: operator, claims: claims}
 }
 
 // Informers are the informers a controller acting on the decision must
 // watch, so that it syncs again when the decision may have changed.
 func (in Inputs) Informers() []cache.SharedIndexInformer {
-	return []cache.SharedIndexInformer{in.infrastructures.Informer(), in.configs.Informer(), in.operator.Informer()}
+	return append([]cache.SharedIndexInformer{in.infrastructures.Informer(), in.configs.Informer(), in.operator.Informer()}, in.claims.Informers()...)
 }
 
 // NewControllerFactory starts a controller that acts on the decision: it
@@ -79,27 +92,52 @@ var ErrUnmanaged = errors.New("spec.managementState of http01challengeproxies.op
 // A missing config singleton, once synced, is not an error: its absence
 // means the default, empty spec, which is disabled. The CVO recreates it.
 func (in Inputs) Decide() (Decision, error) {
+	decision, infra, err := in.decidePlatform()
+	if err != nil || !decision.Enabled {
+		return decision, err
+	}
+	// The proxy forwards for the API host only once it is the platform's:
+	// until then, a tenant could answer its challenges.
+	proven, reason, message, err := in.claims.Evaluate(infra)
+	if err != nil {
+		return Decision{}, fmt.Errorf("reading the claim on the API host: %w", err)
+	}
+	if !proven {
+		return Decision{Reason: reason, Message: message}, nil
+	}
+	return decision, nil
+}
+
+// DecidePlatform is Decide before the API host's claim: whether the
+// platform, the config and the management state want the proxy. The claim
+// is held on this decision, and proven before Decide enables the proxy.
+func (in Inputs) DecidePlatform() (Decision, error) {
+	decision, _, err := in.decidePlatform()
+	return decision, err
+}
+
+func (in Inputs) decidePlatform() (Decision, *configv1.Infrastructure, error) {
 	if !in.infrastructures.Informer().HasSynced() || !in.configs.Informer().HasSynced() || !in.operator.Informer().HasSynced() {
-		return Decision{}, ErrNotSynced
+		return Decision{}, nil, ErrNotSynced
 	}
 
 	spec, _, _, err := in.operator.GetOperatorState()
 	if err != nil {
-		return Decision{}, fmt.Errorf("reading the management state of http01challengeproxies.operator.openshift.io/%s: %w", names.SingletonName, err)
+		return Decision{}, nil, fmt.Errorf("reading the management state of http01challengeproxies.operator.openshift.io/%s: %w", names.SingletonName, err)
 	}
 	switch spec.ManagementState {
 	case operatorv1.Unmanaged:
-		return Decision{}, ErrUnmanaged
+		return Decision{}, nil, ErrUnmanaged
 	case operatorv1.Removed:
-		return Removed(), nil
+		return Removed(), nil, nil
 	}
 
 	infra, err := in.infrastructures.Lister().Get(names.SingletonName)
 	if apierrors.IsNotFound(err) {
-		return Decision{}, fmt.Errorf("infrastructures.config.openshift.io/%s does not exist; leaving the proxy as it is until it does", names.SingletonName)
+		return Decision{}, nil, fmt.Errorf("infrastructures.config.openshift.io/%s does not exist; leaving the proxy as it is until it does", names.SingletonName)
 	}
 	if err != nil {
-		return Decision{}, fmt.Errorf("reading infrastructures.config.openshift.io/%s: %w", names.SingletonName, err)
+		return Decision{}, nil, fmt.Errorf("reading infrastructures.config.openshift.io/%s: %w", names.SingletonName, err)
 	}
 
 	cfg, err := in.configs.Lister().Get(names.SingletonName)
@@ -107,8 +145,8 @@ func (in Inputs) Decide() (Decision, error) {
 	case apierrors.IsNotFound(err):
 		cfg = nil
 	case err != nil:
-		return Decision{}, fmt.Errorf("reading http01challengeproxies.config.openshift.io/%s: %w", names.SingletonName, err)
+		return Decision{}, nil, fmt.Errorf("reading http01challengeproxies.config.openshift.io/%s: %w", names.SingletonName, err)
 	}
 
-	return Decide(infra, cfg), nil
+	return Decide(infra, cfg), infra, nil
 }

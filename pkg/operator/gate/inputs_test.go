@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	configv1 "github.com/openshift/api/config/v1"
@@ -43,10 +44,29 @@ func newFakeInfrastructures(objs ...runtime.Object) fakeInfrastructures {
 	return fakeInfrastructures{informer: cache.NewSharedIndexInformer(lw, &configv1.Infrastructure{}, 0, cache.Indexers{})}
 }
 
+// fakeClaims answers every claim the same way.
+type fakeClaims struct {
+	proven          bool
+	reason, message string
+	err             error
+}
+
+func (f fakeClaims) Evaluate(*configv1.Infrastructure) (bool, string, string, error) {
+	return f.proven, f.reason, f.message, f.err
+}
+
+func (fakeClaims) Informers() []cache.SharedIndexInformer { return nil }
+
+var provenClaim = fakeClaims{proven: true, reason: "APIHostClaimed"}
+
 // inputsFor returns Inputs over fake sources holding the objects and an
-// operator resource in the management state; started says whether the
-// informers were started and synced.
+// operator resource in the management state, with the API host claimed;
+// started says whether the informers were started and synced.
 func inputsFor(t *testing.T, started bool, state operatorv1.ManagementState, infra []runtime.Object, configs []runtime.Object) Inputs {
+	return inputsWithClaims(t, started, state, infra, configs, provenClaim)
+}
+
+func inputsWithClaims(t *testing.T, started bool, state operatorv1.ManagementState, infra []runtime.Object, configs []runtime.Object, claims Claims) Inputs {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -54,7 +74,7 @@ func inputsFor(t *testing.T, started bool, state operatorv1.ManagementState, inf
 	infrastructures := newFakeInfrastructures(infra...)
 	proxyFactory := proxyinformers.NewSharedInformerFactory(proxyfake.NewSimpleClientset(configs...), 0)
 	operator := v1helpers.NewFakeOperatorClient(&operatorv1.OperatorSpec{ManagementState: state}, &operatorv1.OperatorStatus{}, nil)
-	in := NewInputs(infrastructures, proxyFactory.Config().V1alpha1().HTTP01ChallengeProxies(), operator)
+	in := NewInputs(infrastructures, proxyFactory.Config().V1alpha1().HTTP01ChallengeProxies(), operator, claims)
 	if started {
 		go infrastructures.informer.Run(ctx.Done())
 		proxyFactory.Start(ctx.Done())
@@ -168,4 +188,56 @@ func TestInputsDecide(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The proxy runs only once the API host is the platform's: an unproven
+// claim disables it with the claim's reason, an unknown one is unknown, and
+// the platform's own decision, on which the claim is held, ignores it.
+func TestInputsDecideWaitsForTheClaim(t *testing.T) {
+	unproven := fakeClaims{reason: "APIHostClaimedByAnotherNamespace", message: "tenant/stolen holds it"}
+	for _, tc := range []struct {
+		name       string
+		claims     fakeClaims
+		infra      []runtime.Object
+		wantReason string
+		wantErr    bool
+	}{
+		{name: "claimed: enabled", claims: provenClaim, infra: []runtime.Object{bareMetal()}, wantReason: ReasonAsExpected},
+		{name: "claimed elsewhere: disabled with the claim's reason", claims: unproven, infra: []runtime.Object{bareMetal()}, wantReason: unproven.reason},
+		{name: "unknown claim: unknown", claims: fakeClaims{err: errors.New("not synced")}, infra: []runtime.Object{bareMetal()}, wantErr: true},
+		{name: "a platform that disables: no claim asked", claims: fakeClaims{err: errors.New("must not be asked")}, infra: []runtime.Object{onAWS()}, wantReason: ReasonUnsupportedPlatform},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := inputsWithClaims(t, true, operatorv1.Managed, tc.infra, []runtime.Object{enabledByDefault}, tc.claims)
+			got, err := in.Decide()
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("Decide() = %+v, want an error", got)
+				}
+				return
+			}
+			if err != nil || got.Reason != tc.wantReason || got.Enabled != (tc.wantReason == ReasonAsExpected) {
+				t.Fatalf("Decide() = %+v, %v; want reason %s", got, err, tc.wantReason)
+			}
+			if got.Reason == unproven.reason && got.Message != unproven.message {
+				t.Errorf("Decide() message %q, want the claim's %q", got.Message, unproven.message)
+			}
+			platform, err := in.DecidePlatform()
+			if err != nil || platform.Enabled != slices.ContainsFunc(tc.infra, isBareMetal) {
+				t.Errorf("DecidePlatform() = %+v, %v; want the platform's decision, whatever the claim", platform, err)
+			}
+		})
+	}
+}
+
+func isBareMetal(o runtime.Object) bool {
+	infra := o.(*configv1.Infrastructure)
+	return infra.Status.PlatformStatus != nil && infra.Status.PlatformStatus.Type == configv1.BareMetalPlatformType
+}
+
+func onAWS() *configv1.Infrastructure {
+	infra := bareMetal()
+	infra.Status.Platform = configv1.AWSPlatformType
+	infra.Status.PlatformStatus = &configv1.PlatformStatus{Type: configv1.AWSPlatformType}
+	return infra
 }

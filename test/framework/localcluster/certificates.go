@@ -22,6 +22,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
+
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/apihostclaim"
 )
 
 // The cert-manager resources the local cluster reads and writes, through
@@ -319,4 +321,36 @@ func yamlBlocks(sc *bufio.Scanner) ([]string, error) {
 		}
 	}
 	return blocks, sc.Err()
+}
+
+// RouteResource is OpenShift's Route.
+var RouteResource = schema.GroupVersionResource{Group: "route.openshift.io", Version: "v1", Resource: "routes"}
+
+// DescribeClaim says who the router gives the API host to, from the
+// operator's claim Route.
+func (c *CertManagerClient) DescribeClaim(ctx context.Context) string {
+	route, err := c.dynamic.Resource(RouteResource).Namespace(apihostclaim.Namespace).Get(ctx, apihostclaim.RouteName, metav1.GetOptions{})
+	if err != nil {
+		return "(no claim Route: " + err.Error() + ")"
+	}
+	host, _, _ := unstructured.NestedString(route.Object, "spec", "host")
+	ingresses, _, _ := unstructured.NestedSlice(route.Object, "status", "ingress")
+	for _, i := range ingresses {
+		ingress, _ := i.(map[string]any)
+		if ingress["routerName"] != RouterName {
+			continue
+		}
+		conditions, _, _ := unstructured.NestedSlice(ingress, "conditions")
+		for _, cond := range conditions {
+			m, _ := cond.(map[string]any)
+			if m["type"] != "Admitted" {
+				continue
+			}
+			if m["status"] == "True" {
+				return fmt.Sprintf("router: %s is claimed by %s (Route %s/%s, Admitted=True): no other namespace can route it", host, apihostclaim.Namespace, apihostclaim.Namespace, apihostclaim.RouteName)
+			}
+			return fmt.Sprintf("router: the claim on %s is refused (%v): %v", host, m["reason"], m["message"])
+		}
+	}
+	return fmt.Sprintf("router: has not answered the claim on %s yet", host)
 }

@@ -6,7 +6,9 @@ import (
 	"net/netip"
 
 	configv1 "github.com/openshift/api/config/v1"
+	operatorv1 "github.com/openshift/api/operator/v1"
 	configclient "github.com/openshift/client-go/config/clientset/versioned"
+	operatorclient "github.com/openshift/client-go/operator/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -220,6 +222,12 @@ func createFixtures(ctx context.Context, cfg *rest.Config, t Topology, releaseVe
 		return fmt.Errorf("creating the APIServer config: %w", err)
 	}
 
+	// The ingress operator creates the default IngressController; its
+	// routeAdmission is unset, which is Strict namespace ownership.
+	if err := createDefaultIngressController(ctx, cfg, kube); err != nil {
+		return err
+	}
+
 	cv := clusterVersion(releaseVersion, metav1.Now())
 	createdCV, err := config.ConfigV1().ClusterVersions().Create(ctx, cv, metav1.CreateOptions{})
 	if err != nil {
@@ -228,6 +236,22 @@ func createFixtures(ctx context.Context, cfg *rest.Config, t Topology, releaseVe
 	createdCV.Status = cv.Status
 	if _, err := config.ConfigV1().ClusterVersions().UpdateStatus(ctx, createdCV, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("writing the ClusterVersion's status: %w", err)
+	}
+	return nil
+}
+
+func createDefaultIngressController(ctx context.Context, cfg *rest.Config, kube kubernetes.Interface) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ingressOperatorNamespace}}
+	if _, err := kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	operators, err := operatorclient.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ic := &operatorv1.IngressController{ObjectMeta: metav1.ObjectMeta{Namespace: ingressOperatorNamespace, Name: defaultIngressController}}
+	if _, err := operators.OperatorV1().IngressControllers(ingressOperatorNamespace).Create(ctx, ic, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the default IngressController: %w", err)
 	}
 	return nil
 }

@@ -69,6 +69,9 @@ type IssueResult struct {
 	ProxyForwarded int
 	// MetricsError says why ProxyForwarded is unknown.
 	MetricsError error
+	// Claim is the router's verdict on the operator's claim of the API
+	// host, as the claim Route's status says it.
+	Claim string
 	// RouterRequests are the challenge requests for the domain that the
 	// router received during the issuance: cert-manager's self-checks and
 	// the CA's validations.
@@ -138,6 +141,7 @@ func Issue(ctx context.Context, s *State, opts IssueOptions) (*IssueResult, erro
 		return nil, err
 	}
 	result.RedirectRules = redirectRules(holder.Netns)
+	result.Claim = cm.DescribeClaim(ctx)
 	if err := result.verify(ctx, s); err != nil {
 		return nil, err
 	}
@@ -413,12 +417,13 @@ func (r *IssueResult) Describe(t Topology) string {
 	} else {
 		fmt.Fprintf(&b, "  3. proxy      (could not read %s's proxy metrics: %v)\n", holder, r.MetricsError)
 	}
+	fmt.Fprintf(&b, "  4. claim        %s\n", r.Claim)
 	for _, g := range groupRequests(append(selfChecks, validations...)) {
-		fmt.Fprintf(&b, "  4. router     %s (ingress VIP) got %d× %s %s, Host %s, from %s with X-Forwarded-For %s: %d, routed by cert-manager's solver Ingress to its pod\n",
+		fmt.Fprintf(&b, "  5. router     %s (ingress VIP) got %d× %s %s, Host %s, from %s with X-Forwarded-For %s: %d, routed by cert-manager's solver Ingress to its pod\n",
 			g.Local, g.count, g.Method, g.Path, g.Host, describeAddr(t, g.Remote.Addr()), describeAddr(t, netip.MustParseAddr(orZero(g.ForwardedFor))), g.Status)
 	}
 	if len(r.RouterRequests) == 0 {
-		fmt.Fprintf(&b, "  4. router     (received no request)\n")
+		fmt.Fprintf(&b, "  5. router     (received no request)\n")
 	}
 	return b.String()
 }

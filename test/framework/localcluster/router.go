@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	operatorclient "github.com/openshift/client-go/operator/clientset/versioned"
+	routeclient "github.com/openshift/client-go/route/clientset/versioned"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
@@ -45,11 +47,10 @@ type RouterRequest struct {
 
 // Router stands in for the OpenShift router: it listens on port 80 of the
 // ingress VIPs and routes by Host and longest path prefix to a ready
-// endpoint of the Service behind, from the Ingress objects of class
-// openshift-default, as OpenShift's ingress-to-route controller and router
-// do together. A host with no route gets 503, a path with no route on a
-// known host 404, and a route without a ready endpoint 503. Its admin API
-// returns every request it received.
+// endpoint of the Service behind an admitted Route (see WatchRoutes, which
+// also turns Ingresses of class openshift-default into Routes). A request
+// no admitted Route matches gets 503, as does a Route without a ready
+// endpoint. Its admin API returns every request it received.
 type Router struct {
 	routes RouteTable
 	// dial connects to a backend from the router's namespace.
@@ -89,9 +90,6 @@ func (r *Router) route(w http.ResponseWriter, req *http.Request) {
 	switch {
 	case errors.Is(err, errNoRoute):
 		http.Error(w, "Application is not available: no route for host "+req.Host, http.StatusServiceUnavailable)
-		return
-	case errors.Is(err, errNoPath):
-		http.NotFound(w, req)
 		return
 	case err != nil:
 		http.Error(w, "Application is not available: "+err.Error(), http.StatusServiceUnavailable)
@@ -162,12 +160,12 @@ func (r *Router) AdminHandler() http.Handler {
 
 // RunRouter serves the router on port 80 of each VIP and its admin API,
 // both inside the router's namespace, until ctx is done. It runs in the
-// host's namespace, where it reads the cluster's Ingresses, Services and
-// EndpointSlices with client, and dials the backends from the router's
-// namespace.
-func RunRouter(ctx context.Context, client kubernetes.Interface, routerNetns string, vips []netip.Addr) error {
+// host's namespace, where it reads and writes the cluster's Routes and reads
+// its Ingresses, Services, EndpointSlices and default IngressController, and
+// dials the backends from the router's namespace.
+func RunRouter(ctx context.Context, kube kubernetes.Interface, routeClient routeclient.Interface, operators operatorclient.Interface, routerNetns string, vips []netip.Addr) error {
 	ns := &netns.Namespace{Name: routerNetns}
-	routes, err := WatchRoutes(ctx, client)
+	routes, err := WatchRoutes(ctx, kube, routeClient, operators)
 	if err != nil {
 		return err
 	}

@@ -1,19 +1,18 @@
 package localcluster
 
 import (
-	"context"
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
 
+	operatorv1 "github.com/openshift/api/operator/v1"
+	routev1 "github.com/openshift/api/route/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // IngressClass is the class of the Ingresses the router serves: the one
@@ -21,189 +20,154 @@ import (
 // which the README's ClusterIssuer names for its solvers.
 const IngressClass = "openshift-default"
 
+// RouterName is the default router's name in the Routes' status.
+const RouterName = "default"
+
 // RouteTable finds where a request goes.
 type RouteTable interface {
 	// Lookup returns the endpoint that serves host and path: errNoRoute
-	// when no route has the host, errNoPath when none of its routes has
-	// the path, another error when the route has no ready endpoint.
+	// when no admitted route has them, another error when the route has
+	// no ready endpoint.
 	Lookup(host, path string) (netip.AddrPort, error)
 }
 
-var (
-	errNoRoute = errors.New("no route for the host")
-	errNoPath  = errors.New("no route for the path")
-)
+var errNoRoute = errors.New("no route for the host and path")
 
-// ingressRoutes is a RouteTable over informer caches of the cluster's
-// Ingresses, Services and EndpointSlices.
-type ingressRoutes struct {
-	ingresses func() ([]*networkingv1.Ingress, error)
-	service   func(namespace, name string) (*corev1.Service, error)
-	slices    func(namespace, service string) ([]*discoveryv1.EndpointSlice, error)
+// Admission is the router's verdict on one Route.
+type Admission struct {
+	Admitted bool
+	Reason   string
+	Message  string
 }
 
-// WatchRoutes starts informers on the cluster's Ingresses, Services and
-// EndpointSlices, waits for them, and returns the routes they make. They
-// stop with ctx.
-func WatchRoutes(ctx context.Context, client kubernetes.Interface) (RouteTable, error) {
-	factory := informers.NewSharedInformerFactory(client, 0)
-	ingresses := factory.Networking().V1().Ingresses().Lister()
-	services := factory.Core().V1().Services().Lister()
-	endpointSlices := factory.Discovery().V1().EndpointSlices().Lister()
-	factory.Start(ctx.Done())
-	for informer, ok := range factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return nil, fmt.Errorf("the router's %v informer did not sync", informer)
-		}
-	}
-	return ingressRoutes{
-		ingresses: func() ([]*networkingv1.Ingress, error) { return ingresses.List(labels.Everything()) },
-		service: func(namespace, name string) (*corev1.Service, error) {
-			return services.Services(namespace).Get(name)
-		},
-		slices: func(namespace, service string) ([]*discoveryv1.EndpointSlice, error) {
-			return endpointSlices.EndpointSlices(namespace).List(labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: service}))
-		},
-	}, nil
-}
-
-func (r ingressRoutes) Lookup(host, path string) (netip.AddrPort, error) {
-	all, err := r.ingresses()
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	namespace, backend, err := MatchIngress(all, host, path)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	svc, err := r.service(namespace, backend.Name)
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("service %s/%s: %w", namespace, backend.Name, err)
-	}
-	endpointSlices, err := r.slices(namespace, backend.Name)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	return ReadyEndpoint(svc, backend.Port, endpointSlices)
-}
-
-// MatchIngress returns the backend of the Ingress rule of class
-// IngressClass with the longest path that matches host and path, as the
-// router matches routes; among equal paths the oldest Ingress wins.
-func MatchIngress(ingresses []*networkingv1.Ingress, host, path string) (string, networkingv1.IngressServiceBackend, error) {
-	var (
-		best      *networkingv1.Ingress
-		bestPath  string
-		backend   networkingv1.IngressServiceBackend
-		hostKnown bool
-	)
-	for _, ing := range ingresses {
-		if !ofRouterClass(ing) {
+// Admit applies the router's route admission to every Route, by
+// namespace/name. Under Strict namespace ownership (the default) a host
+// belongs to the namespace of its oldest Route, and the Routes of other
+// namespaces get HostAlreadyClaimed; under InterNamespaceAllowed, Routes of
+// any namespace share a host, and only a host and path taken by an older
+// Route is refused. Within a namespace, the oldest Route of a host and path
+// wins.
+func Admit(routes []*routev1.Route, ownership operatorv1.NamespaceOwnershipCheck) map[string]Admission {
+	sorted := slices.Clone(routes)
+	slices.SortFunc(sorted, oldestFirst)
+	owner := map[string]*routev1.Route{}     // host -> oldest route
+	takenPath := map[string]*routev1.Route{} // host+path -> oldest route
+	out := map[string]Admission{}
+	for _, r := range sorted {
+		host := strings.ToLower(r.Spec.Host)
+		key := r.Namespace + "/" + r.Name
+		if host == "" {
+			out[key] = Admission{Reason: "NoHost", Message: "the route has no host"}
 			continue
 		}
-		for _, rule := range ing.Spec.Rules {
-			if !strings.EqualFold(rule.Host, host) || rule.HTTP == nil {
-				continue
-			}
-			hostKnown = true
-			for _, p := range rule.HTTP.Paths {
-				if p.Backend.Service == nil || !pathMatches(p, path) {
-					continue
-				}
-				if best == nil || len(p.Path) > len(bestPath) || (len(p.Path) == len(bestPath) && older(ing, best)) {
-					best, bestPath, backend = ing, p.Path, *p.Backend.Service
-				}
-			}
+		first, claimed := owner[host]
+		if claimed && first.Namespace != r.Namespace && ownership != operatorv1.InterNamespaceAllowedOwnershipCheck {
+			out[key] = Admission{Reason: "HostAlreadyClaimed", Message: fmt.Sprintf(
+				"host %s is claimed by namespace %s: route %s/%s is older", host, first.Namespace, first.Namespace, first.Name)}
+			continue
+		}
+		pathKey := host + routePath(r)
+		if older, taken := takenPath[pathKey]; taken {
+			out[key] = Admission{Reason: "HostAlreadyClaimed", Message: fmt.Sprintf(
+				"route %s/%s is older and has the same host %s and path %s", older.Namespace, older.Name, host, routePath(r))}
+			continue
+		}
+		if !claimed {
+			owner[host] = r
+		}
+		takenPath[pathKey] = r
+		out[key] = Admission{Admitted: true}
+	}
+	return out
+}
+
+func oldestFirst(a, b *routev1.Route) int {
+	if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+}
+
+func routePath(r *routev1.Route) string {
+	if r.Spec.Path == "" {
+		return "/"
+	}
+	return r.Spec.Path
+}
+
+// MatchRoute returns the admitted Route with the longest path that is a
+// prefix of path, for host.
+func MatchRoute(routes []*routev1.Route, admitted map[string]Admission, host, path string) (*routev1.Route, error) {
+	var best *routev1.Route
+	for _, r := range routes {
+		if !admitted[r.Namespace+"/"+r.Name].Admitted || !strings.EqualFold(r.Spec.Host, host) || !strings.HasPrefix(path, routePath(r)) {
+			continue
+		}
+		if best == nil || len(routePath(r)) > len(routePath(best)) {
+			best = r
 		}
 	}
-	switch {
-	case best != nil:
-		return best.Namespace, backend, nil
-	case hostKnown:
-		return "", backend, errNoPath
+	if best == nil {
+		return nil, errNoRoute
 	}
-	return "", backend, errNoRoute
+	return best, nil
 }
 
-func ofRouterClass(ing *networkingv1.Ingress) bool {
-	return ing.Spec.IngressClassName != nil && *ing.Spec.IngressClassName == IngressClass
-}
-
-// pathMatches applies the Ingress path types: Exact, Prefix by path
-// elements, and, for ImplementationSpecific, the router's plain prefix.
-func pathMatches(p networkingv1.HTTPIngressPath, path string) bool {
-	want := p.Path
-	if want == "" {
-		want = "/"
-	}
-	switch {
-	case p.PathType != nil && *p.PathType == networkingv1.PathTypeExact:
-		return path == want
-	case p.PathType != nil && *p.PathType == networkingv1.PathTypePrefix:
-		trimmed := strings.TrimSuffix(want, "/")
-		return path == trimmed || strings.HasPrefix(path, trimmed+"/")
-	}
-	return strings.HasPrefix(path, want)
-}
-
-func older(a, b *networkingv1.Ingress) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
-	}
-	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
-}
-
-// ReadyEndpoint returns a ready endpoint of svc's port, from its
-// EndpointSlices: the first in address order, so that the choice is
-// stable.
-func ReadyEndpoint(svc *corev1.Service, port networkingv1.ServiceBackendPort, endpointSlices []*discoveryv1.EndpointSlice) (netip.AddrPort, error) {
-	servicePort, err := backendPort(svc, port)
-	if err != nil {
-		return netip.AddrPort{}, err
+// ReadyEndpoint returns a ready endpoint of the Route's target port among
+// its Service's EndpointSlices: the first in address order, so that the
+// choice is stable. A named target port is matched by name, a number by
+// the endpoints' port.
+func ReadyEndpoint(route *routev1.Route, endpointSlices []*discoveryv1.EndpointSlice) (netip.AddrPort, error) {
+	var target intstr.IntOrString
+	if route.Spec.Port != nil {
+		target = route.Spec.Port.TargetPort
 	}
 	var ready []netip.AddrPort
 	for _, slice := range endpointSlices {
-		var target *int32
 		for _, p := range slice.Ports {
-			if p.Port != nil && ptrValue(p.Name) == servicePort.Name {
-				target = p.Port
-			}
-		}
-		if target == nil {
-			continue
-		}
-		for _, ep := range slice.Endpoints {
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+			if p.Port == nil || !portMatches(target, p) {
 				continue
 			}
-			for _, a := range ep.Addresses {
-				if addr, err := netip.ParseAddr(a); err == nil {
-					ready = append(ready, netip.AddrPortFrom(addr, uint16(*target)))
+			for _, ep := range slice.Endpoints {
+				if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+					continue
+				}
+				for _, a := range ep.Addresses {
+					if addr, err := netip.ParseAddr(a); err == nil {
+						ready = append(ready, netip.AddrPortFrom(addr, uint16(*p.Port)))
+					}
 				}
 			}
 		}
 	}
 	if len(ready) == 0 {
-		return netip.AddrPort{}, fmt.Errorf("service %s/%s has no ready endpoint", svc.Namespace, svc.Name)
+		return netip.AddrPort{}, fmt.Errorf("service %s/%s has no ready endpoint", route.Namespace, route.Spec.To.Name)
 	}
 	slices.SortFunc(ready, func(a, b netip.AddrPort) int { return a.Compare(b) })
 	return ready[0], nil
 }
 
-// backendPort is the Service port an Ingress backend names, by number or
-// by name.
-func backendPort(svc *corev1.Service, port networkingv1.ServiceBackendPort) (corev1.ServicePort, error) {
-	for _, p := range svc.Spec.Ports {
-		if (port.Name != "" && p.Name == port.Name) || (port.Name == "" && p.Port == port.Number) {
-			return p, nil
-		}
+func portMatches(target intstr.IntOrString, p discoveryv1.EndpointPort) bool {
+	switch {
+	case target.Type == intstr.String && target.StrVal != "":
+		return p.Name != nil && *p.Name == target.StrVal
+	case target.Type == intstr.Int && target.IntVal != 0:
+		return *p.Port == target.IntVal
 	}
-	return corev1.ServicePort{}, fmt.Errorf("service %s/%s has no port %v", svc.Namespace, svc.Name, port)
+	return true // no port: the first the Service has
 }
 
-func ptrValue(s *string) string {
-	if s == nil {
-		return ""
+// RouteTargetPort is the target port OpenShift's ingress-to-route
+// controller gives the Route of an Ingress backend: the Service port's name
+// if it has one, else its target port.
+func RouteTargetPort(svc *corev1.Service, number int32, name string) (intstr.IntOrString, error) {
+	for _, p := range svc.Spec.Ports {
+		if (name != "" && p.Name == name) || (name == "" && p.Port == number) {
+			if p.Name != "" {
+				return intstr.FromString(p.Name), nil
+			}
+			return p.TargetPort, nil
+		}
 	}
-	return *s
+	return intstr.IntOrString{}, fmt.Errorf("service %s/%s has no port %q/%d", svc.Namespace, svc.Name, name, number)
 }

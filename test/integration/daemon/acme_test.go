@@ -56,21 +56,25 @@ func TestACMEIssuanceThroughTheProxy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// cert-manager runs on the cluster: the ACME client talks to the CA
-	// from the node.
-	client := &acme.Client{
-		DirectoryURL: "https://" + pebbleAddress + "/dir",
-		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			Proxy:           nil,
-			DialContext:     c.node.DialContext,
-			TLSClientConfig: &tls.Config{RootCAs: roots},
-		}},
-	}
-	var err error
-	if client.Key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Register(ctx, &acme.Account{}, acme.AcceptTOS); err != nil {
-		t.Fatalf("registering the ACME account: %v", err)
+	// from the node. Each family gets an account of its own, so that the
+	// CA cannot hand the second an authorization the first made valid.
+	newClient := func(t *testing.T) *acme.Client {
+		client := &acme.Client{
+			DirectoryURL: "https://" + pebbleAddress + "/dir",
+			HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+				Proxy:           nil,
+				DialContext:     c.node.DialContext,
+				TLSClientConfig: &tls.Config{RootCAs: roots},
+			}},
+		}
+		var err error
+		if client.Key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.Register(ctx, &acme.Account{}, acme.AcceptTOS); err != nil {
+			t.Fatalf("registering the ACME account: %v", err)
+		}
+		return client
 	}
 
 	for _, family := range []struct {
@@ -90,7 +94,7 @@ func TestACMEIssuanceThroughTheProxy(t *testing.T) {
 			defer challtestsrvPost(t, internet, family.clear, map[string]any{"host": apiHost})
 			before := c.routerLog.count()
 
-			leaf := issueCertificate(ctx, t, client, solver)
+			leaf := issueCertificate(ctx, t, newClient(t), solver)
 			t.Logf("issued over %s in %v: subject %q, issuer %q, DNS names %v, valid %s to %s", family.name,
 				time.Since(start).Round(time.Millisecond), leaf.Subject, leaf.Issuer, leaf.DNSNames,
 				leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339))

@@ -19,7 +19,10 @@ import (
 
 	configv1 "github.com/openshift/api/config/v1"
 	operatorv1 "github.com/openshift/api/operator/v1"
+	routev1 "github.com/openshift/api/route/v1"
 	configclient "github.com/openshift/client-go/config/clientset/versioned"
+	operatorclient "github.com/openshift/client-go/operator/clientset/versioned"
+	routeclient "github.com/openshift/client-go/route/clientset/versioned"
 	"github.com/openshift/library-go/pkg/controller/controllercmd"
 	"github.com/openshift/library-go/pkg/operator/events"
 	appsv1 "k8s.io/api/apps/v1"
@@ -37,12 +40,15 @@ import (
 	operatorv1alpha1 "github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/apis/operator/v1alpha1"
 	proxyclient "github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/generated/clientset/versioned"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator"
+	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/apihostclaim"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
 )
 
 const (
-	testImage = "registry.test/http01-challenge-proxy@sha256:1111"
+	// testAPIHost is the API host of the bare-metal Infrastructure.
+	testAPIHost = "api.test.example.test"
+	testImage   = "registry.test/http01-challenge-proxy@sha256:1111"
 	// testImageV2 is the operand image of the next release.
 	testImageV2 = "registry.test/http01-challenge-proxy@sha256:2222"
 	// releaseV1 and releaseV2 are the RELEASE_VERSION of two releases.
@@ -64,11 +70,29 @@ type env struct {
 	kube   kubernetes.Interface
 	config configclient.Interface
 	proxy  proxyclient.Interface
+	routes routeclient.Interface
+	ops    operatorclient.Interface
 }
 
 type envOption func(*envSettings)
 
-type envSettings struct{ operatorResource bool }
+type envSettings struct {
+	operatorResource bool
+	// router is how the stand-in for the default router answers the
+	// claim on the API host; nil admits it.
+	router func(*routev1.Route) routev1.RouteIngressCondition
+}
+
+// withRouter has the stand-in router answer the claim Route with admit.
+func withRouter(admit func(*routev1.Route) routev1.RouteIngressCondition) envOption {
+	return func(s *envSettings) { s.router = admit }
+}
+
+// admitClaim is the default router's answer when no other namespace holds
+// the API host.
+func admitClaim(*routev1.Route) routev1.RouteIngressCondition {
+	return routev1.RouteIngressCondition{Type: routev1.RouteAdmitted, Status: corev1.ConditionTrue}
+}
 
 // withoutOperatorResource leaves out the operator resource the CVO would
 // have created.
@@ -78,7 +102,7 @@ func withoutOperatorResource() envOption {
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	settings := &envSettings{operatorResource: true}
+	settings := &envSettings{operatorResource: true, router: admitClaim}
 	for _, o := range opts {
 		o(settings)
 	}
@@ -94,8 +118,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		kube:   kubernetes.NewForConfigOrDie(cfg),
 		config: configclient.NewForConfigOrDie(cfg),
 		proxy:  proxyclient.NewForConfigOrDie(cfg),
+		routes: routeclient.NewForConfigOrDie(cfg),
+		ops:    operatorclient.NewForConfigOrDie(cfg),
 	}
-	for _, ns := range []string{names.OperatorNamespace, names.OperandNamespace} {
+	for _, ns := range []string{names.OperatorNamespace, names.OperandNamespace, apihostclaim.Namespace, apihostclaim.IngressControllerNamespace} {
 		if _, err := e.kube.CoreV1().Namespaces().Create(e.ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 			t.Fatalf("creating namespace %s: %v", ns, err)
 		}
@@ -103,7 +129,48 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if settings.operatorResource {
 		e.createOperatorResource()
 	}
+	e.createDefaultIngressController()
+	e.standInForTheRouter(settings.router)
 	return e
+}
+
+// createDefaultIngressController creates the default IngressController as
+// the ingress operator does: routeAdmission unset, which is Strict.
+func (e *env) createDefaultIngressController() {
+	e.t.Helper()
+	ic := &operatorv1.IngressController{ObjectMeta: metav1.ObjectMeta{Namespace: apihostclaim.IngressControllerNamespace, Name: apihostclaim.IngressControllerName}}
+	if _, err := e.ops.OperatorV1().IngressControllers(ic.Namespace).Create(e.ctx(), ic, metav1.CreateOptions{}); err != nil {
+		e.t.Fatalf("creating the default IngressController: %v", err)
+	}
+}
+
+// standInForTheRouter writes the default router's answer into the status
+// of the claim Route whenever it lacks one, until the test ends: there is
+// no router here.
+func (e *env) standInForTheRouter(answer func(*routev1.Route) routev1.RouteIngressCondition) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	e.t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		_ = wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
+			routes := e.routes.RouteV1().Routes(apihostclaim.Namespace)
+			r, err := routes.Get(ctx, apihostclaim.RouteName, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			want := answer(r)
+			for _, ingress := range r.Status.Ingress {
+				if ingress.RouterName == apihostclaim.RouterName && ingress.Host == r.Spec.Host && len(ingress.Conditions) == 1 &&
+					ingress.Conditions[0].Status == want.Status && ingress.Conditions[0].Reason == want.Reason {
+					return false, nil
+				}
+			}
+			r.Status.Ingress = []routev1.RouteIngress{{Host: r.Spec.Host, RouterName: apihostclaim.RouterName, Conditions: []routev1.RouteIngressCondition{want}}}
+			_, _ = routes.UpdateStatus(ctx, r, metav1.UpdateOptions{})
+			return false, nil
+		})
+	}()
 }
 
 // pinThread keeps the calling test's goroutine on its OS thread until the
@@ -272,6 +339,7 @@ type infraOption func(*configv1.InfrastructureStatus)
 func bareMetal(opts ...infraOption) configv1.InfrastructureStatus {
 	s := configv1.InfrastructureStatus{
 		InfrastructureName:     "test-x7k2p",
+		APIServerURL:           "https://" + testAPIHost + ":6443",
 		Platform:               configv1.BareMetalPlatformType,
 		ControlPlaneTopology:   configv1.HighlyAvailableTopologyMode,
 		InfrastructureTopology: configv1.HighlyAvailableTopologyMode,
