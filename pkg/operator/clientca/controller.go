@@ -66,7 +66,9 @@ func NewController(
 }
 
 func (c *controller) sync(ctx context.Context, syncCtx factory.SyncContext) error {
-	decision, err := c.gate.Decide()
+	// The copy only serves metrics: it stays while the claim on the API
+	// host is being proven, so that the daemons come back with it.
+	decision, err := c.gate.DecidePlatform()
 	if errors.Is(err, gate.ErrUnmanaged) {
 		klog.V(4).Infof("%s: %v", ControllerName, err)
 		return nil

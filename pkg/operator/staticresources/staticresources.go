@@ -61,13 +61,16 @@ func NewController(
 		_, serviceErr := services.Services(names.OperandNamespace).Get(names.MetricsService)
 		return !apierrors.IsNotFound(saErr) || !apierrors.IsNotFound(roleErr) || !apierrors.IsNotFound(bindingErr) || !apierrors.IsNotFound(serviceErr)
 	}
+	// These resources forward nothing: they stay while the claim on the
+	// API host is being proven (gate.Inputs.DecidePlatform), and only the
+	// DaemonSet waits for it.
 	shouldCreate := func() bool {
-		decision, err := inputs.Decide()
+		decision, err := inputs.DecidePlatform()
 		create, _ := Actions(decision, err, anyPresent)
 		return create
 	}
 	shouldDelete := func() bool {
-		decision, err := inputs.Decide()
+		decision, err := inputs.DecidePlatform()
 		_, del := Actions(decision, err, anyPresent)
 		return del
 	}

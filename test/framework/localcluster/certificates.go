@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -186,6 +187,12 @@ func (c *CertManagerClient) Renew(ctx context.Context, namespace, name string) e
 		return err
 	}
 	conditions, _, _ := unstructured.NestedSlice(cert.Object, "status", "conditions")
+	// One Issuing condition at most: a renewal already under way is
+	// triggered again, not twice.
+	conditions = slices.DeleteFunc(conditions, func(c any) bool {
+		m, ok := c.(map[string]any)
+		return ok && m["type"] == "Issuing"
+	})
 	conditions = append(conditions, map[string]any{
 		"type": "Issuing", "status": "True", "reason": "ManuallyTriggered",
 		"message":            "Certificate re-issuance manually triggered",

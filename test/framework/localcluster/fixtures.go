@@ -241,9 +241,13 @@ func createFixtures(ctx context.Context, cfg *rest.Config, t Topology, releaseVe
 }
 
 func createDefaultIngressController(ctx context.Context, cfg *rest.Config, kube kubernetes.Interface) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ingressOperatorNamespace}}
-	if _, err := kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
+	// openshift-config too: every cluster has it, and manifests/ grants
+	// the operator a Role there.
+	for _, name := range []string{ingressOperatorNamespace, openShiftConfigNamespace} {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if _, err := kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
 	}
 	operators, err := operatorclient.NewForConfig(cfg)
 	if err != nil {
