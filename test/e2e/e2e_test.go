@@ -63,6 +63,7 @@ func TestHTTP01ChallengeProxy(t *testing.T) {
 		}
 		t.Run("diagnose passes from the internet", func(t *testing.T) { c.testDiagnose(t, true) })
 		t.Run("a tenant cannot answer the API host's challenges", c.testTenantCannotAnswer)
+		t.Run("a tenant's own ACME client fails Pebble's validation", c.testTenantOwnACMEClient)
 		t.Run("InterNamespaceAllowed is refused", c.testInterNamespaceAllowedRefused)
 		t.Run("a deleted claim heals", c.testClaimDeletedHeals)
 		t.Run("renewal after an API VIP failover", c.testAPIVIPFailover)

@@ -250,3 +250,9 @@ func fetchPEM(ctx context.Context, client *http.Client, url string) ([]byte, err
 	}
 	return body, nil
 }
+
+// PebbleClient is an HTTP client for Pebble's ACME API whose connections
+// start in the namespace netnsName, for an ACME client of its own there.
+func PebbleClient(s *State, netnsName string) (*http.Client, error) {
+	return acmeHTTPClient(&netns.Namespace{Name: netnsName}, s.Pebble.TLSCAFile, 30*time.Second)
+}
