@@ -4,7 +4,7 @@
 # Usage: hack/build-tools.sh [-f|--force] [-l|--list] [tool ...]
 #
 # Tools: etcd kube-apiserver kube-controller-manager kube-scheduler kubectl
-#        kwok pebble pebble-challtestsrv cert-manager-controller
+#        kubelet kwok pebble pebble-challtestsrv cert-manager-controller
 #        cert-manager-acmesolver crds
 # No tool means all of them. "crds" runs hack/fetch-openshift-crds.sh and
 # copies cert-manager's CRDs from its pinned module into
@@ -34,7 +34,7 @@ export GOTOOLCHAIN=local
 export GOWORK=off
 export CGO_ENABLED=0
 
-ALL_TOOLS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok pebble pebble-challtestsrv
+ALL_TOOLS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kwok pebble pebble-challtestsrv
   cert-manager-controller cert-manager-acmesolver crds)
 
 # tool -> wrapper module directory under hack/tools
@@ -44,6 +44,7 @@ declare -A TOOL_MODULE=(
   [kube-controller-manager]=kube
   [kube-scheduler]=kube
   [kubectl]=kube
+  [kubelet]=kube
   [kwok]=kwok
   [pebble]=pebble
   [pebble-challtestsrv]=pebble
@@ -57,6 +58,7 @@ declare -A TOOL_PKG=(
   [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
   [kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler
   [kubectl]=k8s.io/kubernetes/cmd/kubectl
+  [kubelet]=k8s.io/kubernetes/cmd/kubelet
   [kwok]=sigs.k8s.io/kwok/cmd/kwok
   [pebble]=github.com/letsencrypt/pebble/v2/cmd/pebble
   [pebble-challtestsrv]=github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv

@@ -4,6 +4,8 @@
 #   iproute2   `ip` for network namespaces, veth pairs and bridges
 #   nftables   the `nft` CLI, used only by tests to tamper with the daemon's
 #              rules and to list them (the daemon itself speaks netlink)
+#   containerd, runc, containernetworking-plugins
+#              the container runtime under the local cluster's kubelets
 #
 # Idempotent and quick when everything is there: it only looks for the
 # commands, and runs apt-get (update once, then install) only for what lacks.
@@ -14,6 +16,9 @@ set -euo pipefail
 declare -A PACKAGE_OF=(
   [ip]=iproute2
   [nft]=nftables
+  [nsenter]=util-linux
+  [containerd]=containerd
+  [runc]=runc
 )
 
 missing=()
@@ -23,6 +28,11 @@ for command in "${!PACKAGE_OF[@]}"; do
     missing+=("${PACKAGE_OF[${command}]}")
   fi
 done
+
+# The CNI plugins are not on PATH.
+if [[ ! -x /usr/lib/cni/bridge ]]; then
+  missing+=(containernetworking-plugins)
+fi
 
 if ((${#missing[@]} == 0)); then
   exit 0

@@ -64,8 +64,9 @@ localcluster::running() {
   return 1
 }
 
-# localcluster::ensure_packages : iproute2 (ip), nftables (nft) and
-# util-linux (setpriv), from Debian if they are missing.
+# localcluster::ensure_packages : iproute2 (ip), nftables (nft), util-linux
+# (setpriv, nsenter) and the container runtime (containerd, runc, the CNI
+# plugins), from Debian if they are missing.
 localcluster::ensure_packages() {
   if [[ -x "${REPO_ROOT}/hack/ensure-packages.sh" ]]; then
     "${REPO_ROOT}/hack/ensure-packages.sh"
@@ -83,9 +84,11 @@ localcluster::ensure_packages() {
 }
 
 # localcluster::build_cli : builds the local-cluster CLI (a few seconds once
-# the operator is built: they share most packages).
+# the operator is built: they share most packages) and the pods' sandbox
+# binary, which goes into the local pause image.
 localcluster::build_cli() {
   (cd "${REPO_ROOT}" && GOFLAGS=-mod=vendor GOTOOLCHAIN=local go build -o "${LOCAL_CLUSTER_BIN}" ./hack/local-cluster)
+  (cd "${REPO_ROOT}" && GOFLAGS=-mod=vendor GOTOOLCHAIN=local CGO_ENABLED=0 go build -o "${REPO_ROOT}/_output/bin/local-cluster-pause" ./test/images/pause)
 }
 
 # localcluster::prepare : everything a cluster needs, built if missing or
@@ -95,7 +98,7 @@ localcluster::prepare() {
   localcluster::step "Building the operator binary (make build; the first build takes 3-8 min on 2 cores)"
   make -C "${REPO_ROOT}" --no-print-directory build
   localcluster::step "Building the pinned tools and fetching the OpenShift CRDs (hack/build-tools.sh; the first build takes 8-20 min on 2 cores, later runs are no-ops)"
-  "${REPO_ROOT}/hack/build-tools.sh" etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok pebble pebble-challtestsrv crds
+  "${REPO_ROOT}/hack/build-tools.sh"
   localcluster::step "Building the local-cluster CLI"
   localcluster::build_cli
 }

@@ -9,6 +9,7 @@
 //	local-cluster diagnose [--instance=demo] [-- DIAGNOSE FLAGS]
 //	local-cluster kubelet|service-ca|router --state=FILE   (started by up)
 //	local-cluster forward-apiserver --state=FILE --netns=NAME (started by up)
+//	local-cluster node-egress --state=FILE                  (started by up)
 package main
 
 import (
@@ -60,7 +61,7 @@ func main() {
 	var instance string
 	root.PersistentFlags().StringVar(&instance, "instance", "demo", "Name of the cluster; instances run side by side (the tests use \"e2e\")")
 	root.AddCommand(upCommand(&instance), downCommand(&instance), statusCommand(&instance),
-		issueCommand(&instance), moveAPIVIPCommand(&instance), kubeletCommand(), serviceCACommand(), routerCommand(), forwardAPIServerCommand(), diagnoseCommand(&instance))
+		issueCommand(&instance), moveAPIVIPCommand(&instance), kubeletCommand(), serviceCACommand(), routerCommand(), forwardAPIServerCommand(), nodeEgressCommand(), diagnoseCommand(&instance))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	err := root.ExecuteContext(ctx)
@@ -410,6 +411,28 @@ func forwardAPIServerCommand() *cobra.Command {
 	cmd.Flags().StringVar(&netnsName, "netns", "", "The network namespace to forward into")
 	_ = cmd.MarkFlagRequired("state")
 	_ = cmd.MarkFlagRequired("netns")
+	return cmd
+}
+
+// nodeEgressCommand serves the API server's tunnels to the kubelets; up
+// starts it detached.
+func nodeEgressCommand() *cobra.Command {
+	var statePath string
+	cmd := &cobra.Command{
+		Use:    "node-egress",
+		Short:  "Tunnel kube-apiserver's connections to the kubelets into the nodes' namespaces (started by up)",
+		Args:   cobra.NoArgs,
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := localcluster.LoadState(statePath)
+			if err != nil {
+				return err
+			}
+			return localcluster.ServeNodeEgress(cmd.Context(), s)
+		},
+	}
+	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")
+	_ = cmd.MarkFlagRequired("state")
 	return cmd
 }
 

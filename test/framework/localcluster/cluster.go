@@ -47,14 +47,20 @@ const (
 )
 
 // toolNames are the pinned tools a local cluster runs.
-var toolNames = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "pebble", "pebble-challtestsrv",
+var toolNames = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kwok", "pebble", "pebble-challtestsrv",
 	"cert-manager-controller", "cert-manager-acmesolver"}
+
+// runtimeCommands are the container runtime's, from Debian's containerd,
+// runc and containernetworking-plugins (hack/ensure-packages.sh).
+var runtimeCommands = []string{"containerd", "containerd-shim-runc-v2", "ctr", "runc", "nsenter"}
 
 // stopOrder is the order Down stops processes in: the operator first, so
 // that it does not react to the rest going away, then the kubelet, which
 // stops the daemons gracefully (they remove their nftables rules) while the
 // API server still answers, and the API server's storage last.
-var stopOrder = []string{"operator", "cert-manager", "cert-manager-api-forwarder", "kubelet", "service-ca", "kwok", "kube-scheduler", "kube-controller-manager", "router", "pebble", "pebble-challtestsrv", "kube-apiserver", "etcd"}
+// The nodes' kubelets and containerds are stopped before all of these, by
+// stopNodeRuntime.
+var stopOrder = []string{"operator", "cert-manager", "cert-manager-api-forwarder", "kubelet", "service-ca", "kwok", "kube-scheduler", "kube-controller-manager", "router", "pebble", "pebble-challtestsrv", "kube-apiserver", "node-egress", "etcd"}
 
 // UpOptions configure Up.
 type UpOptions struct {
@@ -175,6 +181,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		Topology:       topology,
 		ReleaseVersion: LocalReleaseVersion,
 		OperandImage:   operandImage,
+		OperatorImage:  deploy.Spec.Template.Spec.Containers[0].Image,
 		// The operator's image and the operand image are the same image
 		// in the payload; both are the binary of `make build` here.
 		Images: Images{operandImage: binDir, deploy.Spec.Template.Spec.Containers[0].Image: binDir,
@@ -188,8 +195,11 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		CertificatesExpire: apiserver.CertificateExpiry().UTC().Truncate(time.Second),
 	}
 
+	if s.CgroupParent, err = currentCgroup(); err != nil {
+		return nil, err
+	}
 	progress.step("Generating certificates and kubeconfigs")
-	creds, err := newCredentials(dir, ports["kube-apiserver"], s.Kubeconfig)
+	creds, err := newCredentials(dir, ports["kube-apiserver"], s.Kubeconfig, topology.NodesWithKubelet(), s.EgressSocket())
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +217,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		b.controlPlane,
 		func() error { return b.openShiftAPIs(manifests) },
 		b.nodes,
+		b.nodeRuntimes,
 		b.internet,
 		b.router,
 		b.serviceCA,
@@ -261,6 +272,10 @@ func (b *bringUp) controlPlane() error {
 		return err
 	}
 
+	// The API server's way to the kubelets, which it dials when asked.
+	if _, err := b.start(processSpec{name: "node-egress", path: b.self, args: []string{"node-egress", "--state=" + StatePath(b.s.Dir)}}); err != nil {
+		return err
+	}
 	b.progress.step("Starting kube-apiserver")
 	kas, err := b.start(processSpec{name: "kube-apiserver", path: b.tools["kube-apiserver"], args: kubeAPIServerArgs(b.creds, ports["etcd"], ports["kube-apiserver"])})
 	if err != nil {
@@ -354,7 +369,7 @@ func (b *bringUp) nodes() error {
 	if err != nil {
 		return err
 	}
-	return waitReady(b.ctx, "kwok's nodes", kwok, 3*time.Minute, nodesReady(kube, len(b.s.Topology.Nodes)))
+	return waitReady(b.ctx, "kwok's nodes", kwok, 3*time.Minute, nodesReady(kube, len(b.s.Topology.Nodes)-len(b.s.Topology.NodesWithKubelet())))
 }
 
 // internet starts Pebble and its DNS server, which resolves the API
@@ -407,7 +422,7 @@ func (b *bringUp) serviceCA() error {
 
 // kubelet starts the local kubelet, which runs the operand's pods.
 func (b *bringUp) kubelet() error {
-	b.progress.step("Starting the local kubelet, which runs the %s pods as processes in the nodes' namespaces", names.OperandNamespace)
+	b.progress.step("Starting the local stand-in kubelet, which runs cert-manager's solver pods as processes on the workers' pod network")
 	kubelet, err := b.start(processSpec{name: "kubelet", path: b.self, args: []string{"kubelet", "--state=" + StatePath(b.s.Dir)}})
 	if err != nil {
 		return err
@@ -460,6 +475,19 @@ func lookupTools(repoRoot string) (map[string]string, error) {
 		if _, err := os.Stat(filepath.Join(repoRoot, "_output", "bin", binary)); err != nil {
 			return nil, fmt.Errorf("the binary %s is missing (%v); build it with: make build", binary, err)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(repoRoot, "_output", "bin", PauseBinary)); err != nil {
+		return nil, fmt.Errorf("the sandbox binary %s is missing (%v); build it with: go build -o _output/bin/%s ./test/images/pause", PauseBinary, err, PauseBinary)
+	}
+	for _, cmd := range runtimeCommands {
+		path, err := exec.LookPath(cmd)
+		if err != nil {
+			return nil, fmt.Errorf("%s is not installed (Debian's containerd, runc and util-linux; run hack/ensure-packages.sh)", cmd)
+		}
+		tools[cmd] = path
+	}
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		return nil, fmt.Errorf("the CNI plugins are not installed (Debian's containernetworking-plugins; run hack/ensure-packages.sh): %w", err)
 	}
 	for _, cmd := range []string{"ip", "nft", "setpriv"} {
 		if _, err := exec.LookPath(cmd); err != nil {
@@ -661,6 +689,15 @@ func down(dir, instance string, out io.Writer) (DownReport, error) {
 		return report, err
 	}
 	var errs []error
+	if s, err := LoadState(StatePath(dir)); err == nil {
+		ctr, _ := exec.LookPath("ctr")
+		for _, n := range s.Topology.NodesWithKubelet() {
+			fmt.Fprintf(out, "  stopping the kubelet, the containers and containerd of %s\n", n.Name)
+			if err := stopNodeRuntime(newNodeRuntime(s, n), records, ctr); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	for _, r := range records {
 		report.Found = true
 		grace := 10 * time.Second

@@ -68,7 +68,7 @@ func (c *credentials) file(name string) string { return filepath.Join(c.dir, pki
 
 // newCredentials generates every key, certificate and kubeconfig of a
 // cluster whose kube-apiserver listens on apiPort.
-func newCredentials(dir string, apiPort int, adminKubeconfig string) (*credentials, error) {
+func newCredentials(dir string, apiPort int, adminKubeconfig string, kubeletNodes []Node, egressSocket string) (*credentials, error) {
 	c := &credentials{dir: dir, apiURL: "https://" + net.JoinHostPort(loopback, strconv.Itoa(apiPort)), kubeconfig: map[string]string{}}
 	var err error
 	if c.servingCA, err = apiserver.NewCertificateAuthority("local-cluster-serving-ca"); err != nil {
@@ -119,23 +119,30 @@ func newCredentials(dir string, apiPort int, adminKubeconfig string) (*credentia
 	if err != nil {
 		return nil, err
 	}
+	kubeletClientCert, kubeletClientKey, err := c.clientCA.IssueClient(kubeletClientUser, nil)
+	if err != nil {
+		return nil, err
+	}
 	opUser, opGroups := operatorUser()
 	cmUser, cmGroups := certManagerUser()
 	files := map[string][]byte{
-		serviceCACertFile:    serviceCA.CertPEM(),
-		serviceCAKeyFile:     serviceCAKey,
-		prometheusCertFile:   prometheusCert,
-		prometheusKeyFile:    prometheusKey,
-		"serving-ca.crt":     c.servingCA.CertPEM(),
-		"client-ca.crt":      c.clientCA.CertPEM(),
-		"apiserver.crt":      servingCert,
-		"apiserver.key":      servingKey,
-		"sa.key":             saKey,
-		"sa.pub":             saPub,
-		"front-proxy-ca.crt": frontProxyCA.CertPEM(),
-		"front-proxy.crt":    frontProxyCert,
-		"front-proxy.key":    frontProxyKey,
-		auditPolicyFile:      []byte(auditPolicy(opUser)),
+		serviceCACertFile:     serviceCA.CertPEM(),
+		serviceCAKeyFile:      serviceCAKey,
+		prometheusCertFile:    prometheusCert,
+		prometheusKeyFile:     prometheusKey,
+		"serving-ca.crt":      c.servingCA.CertPEM(),
+		"client-ca.crt":       c.clientCA.CertPEM(),
+		"apiserver.crt":       servingCert,
+		"apiserver.key":       servingKey,
+		"sa.key":              saKey,
+		"sa.pub":              saPub,
+		"front-proxy-ca.crt":  frontProxyCA.CertPEM(),
+		"front-proxy.crt":     frontProxyCert,
+		"front-proxy.key":     frontProxyKey,
+		auditPolicyFile:       []byte(auditPolicy(opUser)),
+		kubeletClientCertFile: kubeletClientCert,
+		kubeletClientKeyFile:  kubeletClientKey,
+		egressSelectorFile:    []byte(egressSelectorConfig(egressSocket)),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(c.file(name), data, 0o600); err != nil {
@@ -143,7 +150,7 @@ func newCredentials(dir string, apiPort int, adminKubeconfig string) (*credentia
 		}
 	}
 
-	for component, id := range map[string]struct {
+	identities := map[string]struct {
 		user   string
 		groups []string
 	}{
@@ -157,7 +164,15 @@ func newCredentials(dir string, apiPort int, adminKubeconfig string) (*credentia
 		"cert-manager":            {cmUser, cmGroups},
 		// The router reads Ingresses, Services and EndpointSlices.
 		"router": {userRouter, []string{groupMasters}},
-	} {
+	}
+	// Real kubelets have the identities the Node authorizer knows.
+	for _, n := range kubeletNodes {
+		identities[nodeRuntime{node: n}.kubeletName()] = struct {
+			user   string
+			groups []string
+		}{"system:node:" + n.Name, []string{"system:nodes"}}
+	}
+	for component, id := range identities {
 		cert, key, err := c.clientCA.IssueClient(id.user, id.groups)
 		if err != nil {
 			return nil, err
@@ -242,6 +257,10 @@ func kubeAPIServerArgs(c *credentials, etcdPort, port int) []string {
 		"--proxy-client-cert-file=" + c.file("front-proxy.crt"),
 		"--proxy-client-key-file=" + c.file("front-proxy.key"),
 		"--allow-privileged=true",
+		"--kubelet-client-certificate=" + c.file(kubeletClientCertFile),
+		"--kubelet-client-key=" + c.file(kubeletClientKeyFile),
+		"--kubelet-preferred-address-types=InternalIP",
+		"--egress-selector-config-file=" + c.file(egressSelectorFile),
 		// The only address is loopback, which Endpoints may not hold.
 		"--endpoint-reconciler-type=none",
 		"--profiling=false",
@@ -253,6 +272,13 @@ func kubeAPIServerArgs(c *credentials, etcdPort, port int) []string {
 }
 
 const auditPolicyFile = "audit-policy.yaml"
+
+// Files of the API server's connections to the kubelets.
+const (
+	kubeletClientCertFile = "kubelet-client.crt"
+	kubeletClientKeyFile  = "kubelet-client.key"
+	egressSelectorFile    = "egress-selector.yaml"
+)
 
 // AuditLogFile, under the cluster's logs directory, records every request of
 // the operator's ServiceAccount and every write, by anyone, to what the

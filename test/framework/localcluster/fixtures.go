@@ -10,6 +10,7 @@ import (
 	configclient "github.com/openshift/client-go/config/clientset/versioned"
 	operatorclient "github.com/openshift/client-go/operator/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,12 +44,14 @@ func nodeObject(n Node) *corev1.Node {
 				"kubernetes.io/arch":      "amd64",
 				"node.openshift.io/os_id": "rhcos",
 			},
-			Annotations: map[string]string{kwokNodeAnnotation: kwokNodeValue},
 		},
 		Status: corev1.NodeStatus{
 			Capacity:    nodeResources(),
 			Allocatable: nodeResources(),
 		},
+	}
+	if !n.HasKubelet() {
+		node.Annotations = map[string]string{kwokNodeAnnotation: kwokNodeValue}
 	}
 	switch n.Role {
 	case RoleControlPlane:
@@ -194,6 +197,16 @@ func createFixtures(ctx context.Context, cfg *rest.Config, t Topology, releaseVe
 		if _, err := kube.CoreV1().Nodes().Create(ctx, nodeObject(n), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating node %s: %w", n.Name, err)
 		}
+	}
+
+	// kubectl logs and exec: the kubelets ask the API server whether its
+	// client may use their API, as on every cluster.
+	if _, err := kube.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "local-cluster:kube-apiserver-kubelet-client"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:kubelet-api-admin"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: kubeletClientUser}},
+	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("binding the API server's kubelet client: %w", err)
 	}
 
 	infra := infrastructure(t)

@@ -32,7 +32,6 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
-	"github.com/openshift/cluster-http01-challenge-proxy-operator/pkg/operator/names"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/netns"
 )
 
@@ -842,13 +841,13 @@ func (p *process) terminate(grace time.Duration) int {
 	return p.exitCode()
 }
 
-// RunKubelets runs the local cluster's two kubelets until ctx is done: one
-// for the operand namespace's pods on the control-plane nodes, one for
-// cert-manager's solver pods, on the pod network of the workers. ready is
-// called once both watch their pods.
+// RunKubelets runs the local cluster's stand-in kubelets until ctx is
+// done: one for cert-manager's solver pods, on the pod network of the
+// workers (the control-plane nodes have real kubelets). ready is called
+// once they watch their pods.
 func RunKubelets(ctx context.Context, s *State, client kubernetes.Interface, ready func()) error {
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(1)
 	go func() {
 		wg.Wait()
 		if ctx.Err() == nil {
@@ -856,7 +855,6 @@ func RunKubelets(ctx context.Context, s *State, client kubernetes.Interface, rea
 		}
 	}()
 	kubelets := []*Kubelet{
-		{Client: client, Namespace: names.OperandNamespace, Nodes: s.Topology.ControlPlane()},
 		{Client: client, LabelSelector: SolverPodLabel + "=true", Nodes: s.Topology.Workers(), PodNetwork: &PodNetwork{Topology: s.Topology}},
 	}
 	errs := make(chan error, len(kubelets))

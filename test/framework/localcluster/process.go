@@ -31,8 +31,12 @@ type processSpec struct {
 	name string
 	// netns is the network namespace to start it in; empty for the host's.
 	netns string
-	path  string
-	args  []string
+	// hostMounts keeps the host's mount namespace in netns, which `ip netns
+	// exec` would replace with one of its own: the kubelet's volume mounts
+	// must be the ones containerd sees.
+	hostMounts bool
+	path       string
+	args       []string
 	// env is added to this process's environment.
 	env []string
 }
@@ -44,7 +48,11 @@ type processSpec struct {
 // whatever follows fails.
 func startDetached(spec processSpec, logPath, pidPath string) (ProcessRecord, error) {
 	argv := append([]string{spec.path}, spec.args...)
-	if spec.netns != "" {
+	switch {
+	case spec.netns != "" && spec.hostMounts:
+		// nsenter, without --fork, execs the command in place too.
+		argv = append([]string{"nsenter", "--net=" + filepath.Join(netnsDir, spec.netns), "--"}, argv...)
+	case spec.netns != "":
 		// `ip netns exec` execs the command in place: the pid we get is
 		// the process itself, not a wrapper.
 		argv = append([]string{"ip", "netns", "exec", spec.netns}, argv...)

@@ -30,11 +30,17 @@ type State struct {
 	// OperandImage is the operator's image, which also ships the daemon's binary;
 	// it maps to the binaries of _output/bin.
 	OperandImage string `json:"operandImage"`
+	// OperatorImage is the image of the operator's Deployment, the same
+	// image in the payload.
+	OperatorImage string `json:"operatorImage,omitempty"`
 	// Images maps images to the local directories of their binaries.
 	Images Images `json:"images"`
 	// Entrypoints name the binary an image runs when a container has no
 	// command: cert-manager's solver image, whose pods rely on it.
 	Entrypoints map[string]string `json:"entrypoints,omitempty"`
+	// CgroupParent is the cgroup Up ran in; the kubelets' cgroup roots are
+	// under it.
+	CgroupParent string `json:"cgroupParent,omitempty"`
 	// CertManagerVersion is the version of cert-manager that runs.
 	CertManagerVersion string          `json:"certManagerVersion"`
 	Pebble             PebbleEndpoints `json:"pebble"`

@@ -86,6 +86,22 @@ type Node struct {
 	Addresses []netip.Addr `json:"addresses"`
 }
 
+// NodesWithKubelet are the nodes whose pods a real kubelet runs.
+func (t Topology) NodesWithKubelet() []Node {
+	var out []Node
+	for _, n := range t.Nodes {
+		if n.HasKubelet() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// HasKubelet says whether a real kubelet, with containerd, runs the node's
+// pods: the control-plane nodes, where the proxy's DaemonSet runs. kwok
+// simulates the others.
+func (n Node) HasKubelet() bool { return n.Role == RoleControlPlane }
+
 // Host is a namespace that is not a node: the router and the internet.
 type Host struct {
 	Netns     string       `json:"netns"`
