@@ -103,6 +103,8 @@ localcluster::step "The README's step 4: kubectl patch apiserver cluster --type=
 
 localcluster::step "Checking every hop with the operator's diagnose subcommand, from the internet namespace"
 diagnosis="$("${LOCAL_CLUSTER_BIN}" diagnose --instance="${INSTANCE}")"
+# The proxy of the node holding the API VIP, whose log shows the challenges.
+holder_pod="$("${KUBECTL}" -n openshift-http01-challenge-proxy get pods --field-selector spec.nodeName=master-0 -o name)"
 
 cat <<EOF
 
@@ -127,6 +129,12 @@ ${certificate}
 $("${KUBECTL}" get apiservers.config.openshift.io cluster -o jsonpath='{.spec.servingCerts}')
 (kube-apiserver's operator would now roll out a revision serving it; the local cluster has none.)
 
+\$ oc -n openshift-http01-challenge-proxy get pods -o wide
+$("${KUBECTL}" -n openshift-http01-challenge-proxy get pods -o wide)
+
+\$ oc -n openshift-http01-challenge-proxy logs ${holder_pod} --tail=4   # its containerd and kubelet are real
+$("${KUBECTL}" -n openshift-http01-challenge-proxy logs "${holder_pod}" --tail=4 | cut -c1-220)
+
 \$ cluster-http01-challenge-proxy-operator diagnose --domain api.cluster.example.test   # from the internet, with the CA's DNS server
 ${diagnosis}
 
@@ -140,6 +148,7 @@ The cluster keeps running:
   ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} issue                      # renew the Certificate, as cmctl renew does
   ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} move-api-vip --to=master-1 # fail the API VIP over, then renew again
   ${LOCAL_CLUSTER_BIN#"${REPO_ROOT}/"} diagnose                   # check every hop again
-  logs: ${DIR#"${REPO_ROOT}/"}/logs (operator.log, cert-manager.log; pods/ holds each proxy's and solver's log: kubectl logs needs a real kubelet)
+  kubectl -n openshift-http01-challenge-proxy logs ${holder_pod}
+  logs: ${DIR#"${REPO_ROOT}/"}/logs (operator.log, cert-manager.log, kubelet-<node>.log, containerd-<node>.log; pods/ holds each solver's log)
 make demo-down removes everything.
 EOF

@@ -124,6 +124,9 @@ func addKlogFlags(fs *pflag.FlagSet) {
 // when draining starts) is refused the table until the predecessor deletes
 // it or dies, and installs its own at its next retry, within a second.
 func Run(ctx context.Context, cfg Config) error {
+	if err := requireNetAdmin(); err != nil {
+		return err
+	}
 	m := metrics.New()
 	kernel := rules.NewKernel()
 	var rulesObserver rules.Observer = m

@@ -56,6 +56,11 @@ func TestHTTP01ChallengeProxy(t *testing.T) {
 	if !t.Run("enable", c.testEnable) {
 		return
 	}
+	t.Run("Pod Security admission admits the proxy in its namespace only", c.testPodSecurity)
+	if c.harness != nil {
+		t.Run("the DaemonSet runs as rendered on a real kubelet", c.testRunsAsRendered)
+		t.Run("the kubelet's probes gate readiness and restart a stuck proxy", c.testProbes)
+	}
 	t.Run("every relatedObject of the ClusterOperator exists", c.testRelatedObjectsExist)
 	if c.harness != nil {
 		if !t.Run("a certificate through the data plane", c.testIssue) {
@@ -294,6 +299,7 @@ func (c *cluster) testPortChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	watch := c.watchRollout(ds)
 	if err := c.setSpec(ctx, configv1alpha1.HTTP01ChallengeProxySpec{
 		Mode:             configv1alpha1.CustomDeploymentMode,
 		CustomDeployment: &configv1alpha1.CustomDeploymentSpec{InternalPort: port},
@@ -301,6 +307,10 @@ func (c *cluster) testPortChange(t *testing.T) {
 		t.Fatalf("changing the port: %v", err)
 	}
 	c.waitServing(t, port)
+	// maxUnavailable 1 and maxSurge 0: node by node.
+	if worst := watch.maxUnready(); worst > 1 {
+		t.Errorf("during the rollout %d nodes at once had no ready proxy, want at most 1", worst)
+	}
 
 	// A rollout: none of the pods that ran before is left, and every pod
 	// runs the new command line.
@@ -328,6 +338,7 @@ func (c *cluster) testPortChange(t *testing.T) {
 	if c.harness != nil {
 		r := c.issue(t, false)
 		wantRedirect(t, r, ":"+strconv.Itoa(int(port)))
+		c.wantEveryNodeRedirectsTo(t, port)
 	}
 }
 

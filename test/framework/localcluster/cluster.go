@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -213,19 +214,36 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 	}
 
 	b := &bringUp{ctx: ctx, s: s, creds: creds, tools: tools, out: out, progress: progress, self: opts.Self}
+	// The nodes' runtimes come up while the rest starts: importing the
+	// images takes seconds, and only the operator's pods need them.
+	var background sync.WaitGroup
+	var nodeRuntimesErr error
 	for _, phase := range []func() error{
 		b.controlPlane,
 		func() error { return b.openShiftAPIs(manifests) },
 		b.nodes,
-		b.nodeRuntimes,
+		func() error {
+			background.Add(1)
+			go func() {
+				defer background.Done()
+				nodeRuntimesErr = b.nodeRuntimes()
+			}()
+			return nil
+		},
 		b.internet,
 		b.router,
 		b.serviceCA,
 		b.kubelet,
 		b.certManager,
+		func() error {
+			background.Wait()
+			return nodeRuntimesErr
+		},
 		func() error { return b.operator(deploy, manifests) },
 	} {
 		if err := phase(); err != nil {
+			// Nothing may still be starting while the cluster is removed.
+			background.Wait()
 			return nil, err
 		}
 	}
@@ -245,11 +263,15 @@ type bringUp struct {
 	self string
 	// admin is the admin client configuration, set by controlPlane.
 	admin *rest.Config
+	// mu guards the state's processes: the nodes start at once.
+	mu sync.Mutex
 }
 
 // start starts a detached process and records it in the state file.
 func (b *bringUp) start(spec processSpec) (ProcessRecord, error) {
 	r, err := startDetached(spec, b.s.path(logDir, spec.name+".log"), b.s.path(runDir, spec.name+".pid"))
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if r.PID != 0 {
 		b.s.Processes = append(b.s.Processes, r)
 		if saveErr := b.s.save(); saveErr != nil && err == nil {
@@ -380,7 +402,9 @@ func (b *bringUp) internet() error {
 	if err != nil {
 		return err
 	}
+	b.mu.Lock()
 	b.s.Pebble = endpoints
+	b.mu.Unlock()
 	internet := &netns.Namespace{Name: b.s.Topology.Internet.Netns}
 	for _, spec := range specs {
 		r, err := b.start(spec)

@@ -30,6 +30,8 @@ type imageSpec struct {
 	// entrypoint is the image's, for containers without a command.
 	entrypoint []string
 	user       string
+	// role, if set, is the only role of node whose pods run the image.
+	role NodeRole
 }
 
 // localImages are the images the cluster's containers run: the operator's
@@ -44,13 +46,15 @@ func (s *State) localImages(tools map[string]string) []imageSpec {
 		{name: PauseImage, binaries: []string{filepath.Join(bin, PauseBinary)}, entrypoint: []string{"/usr/bin/" + PauseBinary}},
 		// cert-manager's solver image runs as its distroless nonroot user.
 		{name: SolverImage(s.CertManagerVersion), binaries: []string{tools["cert-manager-acmesolver"]},
-			entrypoint: []string{"/usr/bin/cert-manager-acmesolver"}, user: "65532"},
+			entrypoint: []string{"/usr/bin/cert-manager-acmesolver"}, user: "65532", role: RoleWorker},
 	}
 	if s.OperatorImage != "" && s.OperatorImage != s.OperandImage {
 		images = append(images, imageSpec{name: s.OperatorImage, binaries: operator, entrypoint: images[0].entrypoint})
 	}
 	return images
 }
+
+func (spec imageSpec) runsOn(n Node) bool { return spec.role == "" || spec.role == n.Role }
 
 // buildImageArchive writes spec as an OCI archive at out.
 func buildImageArchive(spec imageSpec, out string) error {

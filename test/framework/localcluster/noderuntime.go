@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -175,19 +176,27 @@ func (b *bringUp) nodeRuntimes() error {
 	if err != nil {
 		return err
 	}
-	kubelets := map[string]ProcessRecord{}
-	for _, n := range nodes {
-		b.progress.step("Starting containerd, importing the images, and starting the kubelet on %s", n.Name)
-		if kubelets[n.Name], err = b.startNodeRuntime(newNodeRuntime(b.s, n), archives); err != nil {
-			return err
-		}
+	b.progress.step("Starting containerd, importing the images, and starting the kubelet on %s", strings.Join(nodeNames(nodes), ", "))
+	kubelets := make([]ProcessRecord, len(nodes))
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			kubelets[i], errs[i] = b.startNodeRuntime(newNodeRuntime(b.s, n), archives)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	kube, err := kubernetes.NewForConfig(b.admin)
 	if err != nil {
 		return err
 	}
-	for _, n := range nodes {
-		if err := waitReady(b.ctx, "the kubelet of "+n.Name, kubelets[n.Name], 2*time.Minute, nodeReady(kube, n.Name)); err != nil {
+	for i, n := range nodes {
+		if err := waitReady(b.ctx, "the kubelet of "+n.Name, kubelets[i], 2*time.Minute, nodeReady(kube, n.Name)); err != nil {
 			return err
 		}
 	}
@@ -221,24 +230,34 @@ func imageNames(specs []imageSpec) []string {
 	return out
 }
 
-// buildImages writes the local images as OCI archives under images/.
-func (b *bringUp) buildImages() ([]string, error) {
+// imageArchive is a local image written as an OCI archive.
+type imageArchive struct {
+	path string
+	role NodeRole
+}
+
+// buildImages writes the local images that some node with a kubelet runs
+// as OCI archives under images/.
+func (b *bringUp) buildImages() ([]imageArchive, error) {
 	dir := b.s.path("images")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var archives []string
+	var archives []imageArchive
 	for i, spec := range b.s.localImages(b.tools) {
+		if !slices.ContainsFunc(b.s.Topology.NodesWithKubelet(), spec.runsOn) {
+			continue
+		}
 		out := filepath.Join(dir, strconv.Itoa(i)+".tar")
 		if err := buildImageArchive(spec, out); err != nil {
 			return nil, err
 		}
-		archives = append(archives, out)
+		archives = append(archives, imageArchive{path: out, role: spec.role})
 	}
 	return archives, nil
 }
 
-func (b *bringUp) startNodeRuntime(r nodeRuntime, archives []string) (ProcessRecord, error) {
+func (b *bringUp) startNodeRuntime(r nodeRuntime, archives []imageArchive) (ProcessRecord, error) {
 	for _, d := range []string{r.dir, r.runDir, r.podLogs(), filepath.Join(r.dir, "cni")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return ProcessRecord{}, err
@@ -263,9 +282,12 @@ func (b *bringUp) startNodeRuntime(r nodeRuntime, archives []string) (ProcessRec
 		return ProcessRecord{}, err
 	}
 	for _, archive := range archives {
+		if archive.role != "" && archive.role != r.node.Role {
+			continue
+		}
 		if out, err := exec.CommandContext(b.ctx, b.tools["ctr"], "--address", r.containerdSocket(), "--namespace", "k8s.io",
-			"images", "import", archive).CombinedOutput(); err != nil {
-			return ProcessRecord{}, fmt.Errorf("importing %s into %s: %w: %s", archive, r.containerdName(), err, out)
+			"images", "import", archive.path).CombinedOutput(); err != nil {
+			return ProcessRecord{}, fmt.Errorf("importing %s into %s: %w: %s", archive.path, r.containerdName(), err, out)
 		}
 	}
 
@@ -586,4 +608,32 @@ egressSelections:
       uds:
         udsName: %q
 `, socket)
+}
+
+// ContainerPID is the host pid of a running container on a node with a
+// kubelet; containerID is the pod status's, containerd://<id>.
+func ContainerPID(ctx context.Context, s *State, nodeName, containerID string) (int, error) {
+	n, ok := s.Topology.Node(nodeName)
+	if !ok || !n.HasKubelet() {
+		return 0, fmt.Errorf("node %s has no kubelet of the local cluster", nodeName)
+	}
+	id, ok := strings.CutPrefix(containerID, "containerd://")
+	if !ok {
+		return 0, fmt.Errorf("container ID %q is not containerd's", containerID)
+	}
+	ctr, err := exec.LookPath("ctr")
+	if err != nil {
+		return 0, err
+	}
+	r := newNodeRuntime(s, n)
+	out, err := exec.CommandContext(ctx, ctr, "--address", r.containerdSocket(), "--namespace", "k8s.io", "tasks", "ls").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("listing the tasks of %s: %w: %s", r.containerdName(), err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == id {
+			return strconv.Atoi(f[1])
+		}
+	}
+	return 0, fmt.Errorf("no task %s on %s", id, nodeName)
 }

@@ -343,6 +343,24 @@ func TestSecondDaemonDoesNotTouchTheRules(t *testing.T) {
 	eventually(t, 5*time.Second, "first daemon still serves", challengeServed(c.client, apiVIP4))
 }
 
+// TestWithoutNetAdminItSaysSo: a pod whose securityContext lost NET_ADMIN
+// gets one clear line and a failed container, not a loop of EPERMs.
+func TestWithoutNetAdminItSaysSo(t *testing.T) {
+	logDuration(t)
+	c := newCluster(t)
+	p := c.node.Start(t, "setpriv", append([]string{"--bounding-set=-net_admin", "--", c.binary}, c.defaultDaemonArguments...)...)
+	code, err := p.Wait(10 * time.Second)
+	if err != nil || code == 0 {
+		t.Fatalf("daemon without CAP_NET_ADMIN: exit %d, %v; want a failure\n%s", code, err, p.Output())
+	}
+	if !strings.Contains(p.Output(), "lacks CAP_NET_ADMIN") || !strings.Contains(p.Output(), "securityContext.capabilities") {
+		t.Errorf("want the missing capability and its fix named, got:\n%s", p.Output())
+	}
+	if out := c.node.Exec(t, "nft", "list", "tables"); strings.Contains(out, "http01") {
+		t.Errorf("a table was left: %s", out)
+	}
+}
+
 func TestBadFlagsExitNonZero(t *testing.T) {
 	binary := apiserver.DaemonBinaryUnderTest(t)
 	for _, tc := range []struct {
