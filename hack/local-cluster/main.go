@@ -7,7 +7,7 @@
 //	local-cluster issue [--instance=demo] [--ipv6] [--out-dir=DIR]
 //	local-cluster move-api-vip --to=master-1 [--instance=demo]
 //	local-cluster diagnose [--instance=demo] [-- DIAGNOSE FLAGS]
-//	local-cluster kubelet|service-ca|router --state=FILE   (started by up)
+//	local-cluster service-ca|router --state=FILE           (started by up)
 //	local-cluster forward-apiserver --state=FILE --netns=NAME (started by up)
 //	local-cluster node-egress --state=FILE                  (started by up)
 package main
@@ -15,7 +15,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -28,7 +27,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/klog/v2"
 
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/apiserver"
 	"github.com/openshift/cluster-http01-challenge-proxy-operator/test/framework/localcluster"
@@ -61,7 +59,7 @@ func main() {
 	var instance string
 	root.PersistentFlags().StringVar(&instance, "instance", "demo", "Name of the cluster; instances run side by side (the tests use \"e2e\")")
 	root.AddCommand(upCommand(&instance), downCommand(&instance), statusCommand(&instance),
-		issueCommand(&instance), moveAPIVIPCommand(&instance), kubeletCommand(), serviceCACommand(), routerCommand(), forwardAPIServerCommand(), nodeEgressCommand(), diagnoseCommand(&instance))
+		issueCommand(&instance), moveAPIVIPCommand(&instance), serviceCACommand(), routerCommand(), forwardAPIServerCommand(), nodeEgressCommand(), diagnoseCommand(&instance))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	err := root.ExecuteContext(ctx)
@@ -274,41 +272,6 @@ func moveAPIVIPCommand(instance *string) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&to, "to", "", "Control-plane node to move the VIPs to, e.g. master-1")
 	_ = cmd.MarkFlagRequired("to")
-	return cmd
-}
-
-// kubeletCommand runs the local kubelet in the foreground; up starts it
-// detached.
-func kubeletCommand() *cobra.Command {
-	var statePath string
-	cmd := &cobra.Command{
-		Use:    "kubelet",
-		Short:  "Run the operand namespace's pods on the control-plane nodes, and cert-manager's solver pods on the pod network (started by up)",
-		Args:   cobra.NoArgs,
-		Hidden: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := localcluster.LoadState(statePath)
-			if err != nil {
-				return err
-			}
-			client, err := componentClient(s, "kubelet")
-			if err != nil {
-				return err
-			}
-			readyFile := s.KubeletReadyFile()
-			defer os.Remove(readyFile)
-			return localcluster.RunKubelets(cmd.Context(), s, client, func() {
-				if err := os.WriteFile(readyFile, nil, 0o644); err != nil {
-					klog.ErrorS(err, "Writing the ready file")
-				}
-			})
-		},
-	}
-	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")
-	_ = cmd.MarkFlagRequired("state")
-	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
-	klog.InitFlags(klogFlags)
-	cmd.Flags().AddGoFlag(klogFlags.Lookup("v"))
 	return cmd
 }
 

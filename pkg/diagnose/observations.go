@@ -169,4 +169,6 @@ type SolverPodObservation struct {
 	// Waiting is its container's waiting reason (ImagePullBackOff), and
 	// Message the kubelet's explanation.
 	Waiting, Message string
+	// Image is the waiting container's image.
+	Image string `json:",omitempty"`
 }

@@ -170,7 +170,7 @@ func (r *clusterReader) daemonSet(ctx context.Context) DaemonSetObservation {
 }
 
 func podObservation(p corev1.Pod) PodObservation {
-	reason, _ := waiting(p)
+	reason, _, _ := waiting(p)
 	obs := PodObservation{Name: p.Name, Node: p.Spec.NodeName, Phase: string(p.Status.Phase), Waiting: reason}
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
@@ -182,13 +182,13 @@ func podObservation(p corev1.Pod) PodObservation {
 
 // waiting is the reason the first waiting container of p gives, and its
 // message.
-func waiting(p corev1.Pod) (reason, message string) {
+func waiting(p corev1.Pod) (reason, message, image string) {
 	for _, s := range p.Status.ContainerStatuses {
 		if w := s.State.Waiting; w != nil {
-			return w.Reason, w.Message
+			return w.Reason, w.Message, s.Image
 		}
 	}
-	return "", ""
+	return "", "", ""
 }
 
 // certManager lists the Challenges for the domain in all namespaces, and
@@ -250,8 +250,8 @@ func (r *clusterReader) waitingSolverPods(ctx context.Context, challenges []Chal
 			continue
 		}
 		for _, p := range pods.Items {
-			if reason, message := waiting(p); reason != "" {
-				out = append(out, SolverPodObservation{Namespace: ns, Name: p.Name, Waiting: reason, Message: message})
+			if reason, message, image := waiting(p); reason != "" {
+				out = append(out, SolverPodObservation{Namespace: ns, Name: p.Name, Waiting: reason, Message: message, Image: image})
 			}
 		}
 	}

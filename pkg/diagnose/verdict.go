@@ -30,8 +30,12 @@ const (
 // knows is in o.
 func Judge(o Observations) Report {
 	checks := []Check{judgeDNS(o)}
+	var waitingPods []SolverPodObservation
+	if o.Cluster != nil {
+		waitingPods = o.Cluster.CertManager.SolverPods
+	}
 	for _, a := range o.Addresses {
-		checks = append(checks, judgeAddress(a)...)
+		checks = append(checks, judgeAddress(a, waitingPods)...)
 	}
 	checks = append(checks, judgeCluster(o.Domain, o.Cluster)...)
 	return NewReport(o.Domain, checks)
@@ -82,10 +86,10 @@ func judgeDNS(o Observations) Check {
 	return pass(check, fmt.Sprintf("resolves to %s, the API VIPs", resolved))
 }
 
-func judgeAddress(a AddressObservation) []Check {
+func judgeAddress(a AddressObservation, waitingPods []SolverPodObservation) []Check {
 	checks := []Check{judgePort80(a.Address, a.Challenge), judgeChallenge(a.Address, a.Challenge), judgeFilter(a.Address, a.Filter)}
 	for _, s := range a.Solvers {
-		checks = append(checks, judgeSolver(a.Address, s))
+		checks = append(checks, judgeSolver(a.Address, s, waitingPods))
 	}
 	return checks
 }
@@ -182,8 +186,10 @@ func judgeFilter(addr netip.Addr, h HTTPObservation) Check {
 }
 
 // judgeSolver checks that the token of a pending Challenge gets its key
-// authorization through the proxy, as the CA will ask for it.
-func judgeSolver(addr netip.Addr, s SolverObservation) Check {
+// authorization through the proxy, as the CA will ask for it. When the
+// router has no solver to send it to because the solver pod does not run,
+// that pod is what to fix.
+func judgeSolver(addr netip.Addr, s SolverObservation, waitingPods []SolverPodObservation) Check {
 	check := Check{Hop: HopSolver, Target: addr.String() + " Challenge " + s.Challenge.Ref()}
 	h := s.Answer
 	answer := answerOf(h)
@@ -192,6 +198,12 @@ func judgeSolver(addr netip.Addr, s SolverObservation) Check {
 		return skip(check, "not checked: the challenge path does not reach the router (see above)")
 	case h.Status == http.StatusOK && strings.TrimSpace(h.Body) == s.Challenge.Key:
 		return pass(check, "the solver served the key authorization for its token, through the proxy")
+	}
+	for _, p := range waitingPods {
+		if p.Namespace == s.Challenge.Namespace {
+			return fail(check, fmt.Sprintf("the router answered %d for the Challenge's token: its solver pod %s/%s does not run (%s)", h.Status, p.Namespace, p.Name, p.Waiting),
+				solverPodFix(p))
+		}
 	}
 	return fail(check, fmt.Sprintf("the router answered %d for the Challenge's token, not its key authorization", h.Status),
 		fmt.Sprintf("the solver is not exposed on the router for this host: check the Ingress or Route and the solver pod that cert-manager created (oc -n %s get ingress,route,service,pods -l %s) and the ingress class of the issuer's HTTP-01 solver; see %s",
@@ -447,11 +459,24 @@ func challengeProblem(domain string, c ChallengeObservation) (action string, stu
 
 func judgeSolverPod(p SolverPodObservation) Check {
 	check := Check{Hop: HopCertManager, Target: "pod " + p.Namespace + "/" + p.Name}
-	message := fmt.Sprintf("HTTP-01 solver pod waits: %s: %s", p.Waiting, orDefault(p.Message, "no message"))
-	if strings.Contains(p.Waiting, "Image") {
-		return fail(check, message, fmt.Sprintf("give the issuer's HTTP-01 solver a podTemplate whose ServiceAccount in %s has an image pull secret for the solver image's registry; see %s", p.Namespace, guideSolverImage))
+	return fail(check, fmt.Sprintf("HTTP-01 solver pod waits: %s: %s", p.Waiting, orDefault(p.Message, "no message")), solverPodFix(p))
+}
+
+// solverPodFix is what to do about a solver pod that does not run. An
+// image it cannot pull (ErrImagePull, ImagePullBackOff) is the common case
+// on a disconnected cluster: cert-manager runs the solver with the
+// namespace's default ServiceAccount, which has no pull secret.
+func solverPodFix(p SolverPodObservation) string {
+	if !strings.Contains(p.Waiting, "Image") {
+		return fmt.Sprintf("oc -n %s describe pod %s", p.Namespace, p.Name)
 	}
-	return fail(check, message, fmt.Sprintf("oc -n %s describe pod %s", p.Namespace, p.Name))
+	image := "the solver image"
+	if p.Image != "" {
+		image = p.Image
+	}
+	return fmt.Sprintf("give the issuer's HTTP-01 solver a podTemplate whose ServiceAccount in %s has an image pull secret for %s "+
+		"(spec.acme.solvers[].http01.ingress.podTemplate.spec.serviceAccountName, that ServiceAccount's imagePullSecrets); see %s",
+		p.Namespace, image, guideSolverImage)
 }
 
 func pass(c Check, message string) Check {

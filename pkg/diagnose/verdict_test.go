@@ -197,24 +197,31 @@ func TestJudgeFilter(t *testing.T) {
 
 func TestJudgeSolver(t *testing.T) {
 	target := "192.0.2.100 Challenge openshift-config/api-cert-1-2-3"
+	pullFailure := []SolverPodObservation{{Namespace: "openshift-config", Name: "cm-acme-http-solver-x", Waiting: "ErrImagePull",
+		Message: "failed to pull image", Image: "registry.example.test/acmesolver:v1"}}
+	otherNamespace := []SolverPodObservation{{Namespace: "tenant", Name: "cm-acme-http-solver-y", Waiting: "ErrImagePull"}}
 	tests := []struct {
-		name   string
-		answer HTTPObservation
-		expect expectCheck
+		name    string
+		answer  HTTPObservation
+		waiting []SolverPodObservation
+		expect  expectCheck
 	}{
-		{"the key authorization", solverKey,
+		{"the key authorization", solverKey, nil,
 			expectCheck{HopSolver, target, Pass, "the solver served the key authorization for its token, through the proxy", nil}},
-		{"the router has no route for the token", solverNotExposed,
+		{"the router has no route for the token", solverNotExposed, otherNamespace,
 			expectCheck{HopSolver, target, Fail, "the router answered 503 for the Challenge's token, not its key authorization",
 				[]string{"oc -n openshift-config get ingress,route,service,pods -l acme.cert-manager.io/http01-solver=true", "ingress class", "The solver is not exposed on the router"}}},
-		{"another token's answer", HTTPObservation{Status: 200, Via: "1.1 http01-challenge-proxy", Body: "other.thumb"},
+		{"its solver pod cannot pull its image", solverNotExposed, pullFailure,
+			expectCheck{HopSolver, target, Fail, "the router answered 503 for the Challenge's token: its solver pod openshift-config/cm-acme-http-solver-x does not run (ErrImagePull)",
+				[]string{"ServiceAccount in openshift-config has an image pull secret for registry.example.test/acmesolver:v1", "podTemplate.spec.serviceAccountName", "imagePullSecrets", "The solver pod cannot pull its image"}}},
+		{"another token's answer", HTTPObservation{Status: 200, Via: "1.1 http01-challenge-proxy", Body: "other.thumb"}, nil,
 			expectCheck{HopSolver, target, Fail, "the router answered 200 for the Challenge's token, not its key authorization", nil}},
-		{"router down", proxy502, expectCheck{HopSolver, target, Skip, "not checked: the challenge path does not reach the router (see above)", nil}},
-		{"no answer", refused, expectCheck{HopSolver, target, Skip, "not checked: the challenge path does not reach the router (see above)", nil}},
+		{"router down", proxy502, pullFailure, expectCheck{HopSolver, target, Skip, "not checked: the challenge path does not reach the router (see above)", nil}},
+		{"no answer", refused, nil, expectCheck{HopSolver, target, Skip, "not checked: the challenge path does not reach the router (see above)", nil}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkIs(t, judgeSolver(addr4, SolverObservation{Challenge: pendingChallenge, Answer: tc.answer}), tc.expect)
+			checkIs(t, judgeSolver(addr4, SolverObservation{Challenge: pendingChallenge, Answer: tc.answer}, tc.waiting), tc.expect)
 		})
 	}
 }

@@ -199,3 +199,90 @@ func (c *cluster) testIssueWithClusterIssuer(t *testing.T, issuer string) {
 	}
 	t.Logf("%s/%s is Ready at revision %d: %s", apiCertNamespace, apiCertName, issued.Revision, strings.Join(issued.Conditions, "; "))
 }
+
+// testSolverImagePull renews the README's Certificate while the worker's
+// containerd lacks the solver image and no registry is reachable, as on a
+// disconnected cluster whose solver pod has no pull secret: the real
+// kubelet reports ErrImagePull, and diagnose's first failure names the pod,
+// the reason and the fix. With the image back, the same Certificate is
+// issued.
+func (c *cluster) testSolverImagePull(t *testing.T) {
+	cm, err := localcluster.NewCertManagerClient(c.harness)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*issuanceTimeout)
+	defer cancel()
+	before, err := cm.Revision(ctx, apiCertNamespace, apiCertName)
+	if err != nil || before == 0 {
+		t.Fatalf("the README's Certificate has no revision (%d, %v): issue it first", before, err)
+	}
+	worker, _ := c.harness.Topology.CertManagerWorker()
+	image := localcluster.SolverImage(c.harness.CertManagerVersion)
+	if err := localcluster.RemoveImage(ctx, c.harness, worker.Name, image); err != nil {
+		t.Fatal(err)
+	}
+	restored := false
+	restore := func() {
+		if !restored {
+			restored = true
+			if err := localcluster.RestoreImage(context.Background(), c.harness, worker.Name, image); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	t.Cleanup(restore)
+	if err := cm.Renew(ctx, apiCertNamespace, apiCertName); err != nil {
+		t.Fatal(err)
+	}
+
+	var pod, reason string
+	eventually(t, issuanceTimeout, "a solver pod that cannot pull "+image, func(ctx context.Context) error {
+		pods, err := c.kube.CoreV1().Pods(apiCertNamespace).List(ctx, metav1.ListOptions{LabelSelector: localcluster.SolverPodLabel + "=true"})
+		if err != nil {
+			return err
+		}
+		for _, p := range pods.Items {
+			for _, s := range p.Status.ContainerStatuses {
+				if w := s.State.Waiting; w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff") {
+					pod, reason = p.Name, w.Reason
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("no solver pod waits for its image among %d", len(pods.Items))
+	})
+	t.Logf("the kubelet says %s for %s/%s", reason, apiCertNamespace, pod)
+
+	report := c.diagnoseJSON(t)
+	first := firstFailure(report)
+	switch {
+	case first == nil:
+		t.Fatal("diagnose found nothing wrong")
+	case first.Hop != diagnose.HopSolver || !strings.Contains(first.Message, apiCertNamespace+"/"+pod):
+		t.Errorf("diagnose's first failure is %+v, want the solver hop naming pod %s", first, pod)
+	case !strings.Contains(first.Action, image) || !strings.Contains(first.Action, "imagePullSecrets") || !strings.Contains(first.Action, "podTemplate"):
+		t.Errorf("diagnose's fix does not say to give the solver a ServiceAccount with a pull secret for %s: %s", image, first.Action)
+	}
+	var podCheck bool
+	for _, check := range report.Checks {
+		if check.Hop == diagnose.HopCertManager && check.Target == "pod "+apiCertNamespace+"/"+pod && check.Status == diagnose.Fail && strings.Contains(check.Message, "Image") {
+			podCheck = true
+		}
+	}
+	if !podCheck {
+		t.Errorf("diagnose has no failed check for pod %s with its reason: %+v", pod, report.Checks)
+	}
+
+	// The kubelet backs off; a new pod, which cert-manager makes at once,
+	// finds the image.
+	restore()
+	if err := c.kube.CoreV1().Pods(apiCertNamespace).Delete(ctx, pod, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	issued, err := cm.WaitIssued(ctx, apiCertNamespace, apiCertName, before)
+	if err != nil {
+		t.Fatalf("the Certificate did not become Ready once the image was back: %v", err)
+	}
+	t.Logf("Ready again at revision %d", issued.Revision)
+}

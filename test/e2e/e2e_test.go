@@ -76,6 +76,9 @@ func TestHTTP01ChallengeProxy(t *testing.T) {
 		if !t.Run("failure and recovery", c.testFailureAndRecovery) {
 			return
 		}
+		if !t.Run("a solver pod that cannot pull its image", c.testSolverImagePull) {
+			return
+		}
 	} else if issuer := os.Getenv(clusterIssuerEnv); issuer != "" {
 		t.Run("cert-manager issues the API certificate with "+issuer, func(t *testing.T) { c.testIssueWithClusterIssuer(t, issuer) })
 	}

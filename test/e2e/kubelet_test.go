@@ -341,7 +341,7 @@ func (c *cluster) testPodSecurity(t *testing.T) {
 		}
 		// Its ServiceAccount exists in the operand namespace only, and
 		// Pod Security does not look at it.
-		p.Spec.ServiceAccountName = ""
+		p.Spec.ServiceAccountName, p.Spec.DeprecatedServiceAccount = "", ""
 		return p
 	}
 	dryRun := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}

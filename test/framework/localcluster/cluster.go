@@ -56,19 +56,19 @@ var toolNames = []string{"etcd", "kube-apiserver", "kube-controller-manager", "k
 var runtimeCommands = []string{"containerd", "containerd-shim-runc-v2", "ctr", "runc", "nsenter"}
 
 // stopOrder is the order Down stops processes in: the operator first, so
-// that it does not react to the rest going away, then the kubelet, which
-// stops the daemons gracefully (they remove their nftables rules) while the
-// API server still answers, and the API server's storage last.
-// The nodes' kubelets and containerds are stopped before all of these, by
-// stopNodeRuntime.
-var stopOrder = []string{"operator", "cert-manager", "cert-manager-api-forwarder", "kubelet", "service-ca", "kwok", "kube-scheduler", "kube-controller-manager", "router", "pebble", "pebble-challtestsrv", "kube-apiserver", "node-egress", "etcd"}
+// that it does not react to the rest going away, and the API server's
+// storage last. The nodes' kubelets, containers and containerds are stopped
+// before all of these, by stopNodeRuntime: the daemons remove their
+// nftables tables on SIGTERM.
+var stopOrder = []string{"operator", "cert-manager", "cert-manager-api-forwarder", "service-ca", "kwok", "kube-scheduler", "kube-controller-manager", "router", "pebble", "pebble-challtestsrv", "kube-apiserver", "node-egress", "etcd"}
 
 // UpOptions configure Up.
 type UpOptions struct {
 	RepoRoot string
 	Instance string
 	Workers  int
-	// Self is the local-cluster binary; Up starts its `kubelet` command.
+	// Self is the local-cluster binary; Up starts its router, service-ca,
+	// node-egress and forward-apiserver commands.
 	Self string
 	// Out receives progress lines.
 	Out io.Writer
@@ -138,7 +138,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		}
 	}()
 
-	for _, d := range []string{runDir, podLogDir, pkiDir, kubeconfigs, "kwok", "operator"} {
+	for _, d := range []string{runDir, logDir, pkiDir, kubeconfigs, "kwok", "operator"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err
 		}
@@ -189,7 +189,6 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 			// cert-manager's solver image ships its acmesolver, built into
 			// the tools.
 			solverImage: filepath.Dir(tools["cert-manager-acmesolver"])},
-		Entrypoints:        map[string]string{solverImage: "cert-manager-acmesolver"},
 		CertManagerVersion: certManagerVersion,
 		Ports:              ports,
 		CreatedAt:          time.Now().UTC().Truncate(time.Second),
@@ -233,7 +232,6 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		b.internet,
 		b.router,
 		b.serviceCA,
-		b.kubelet,
 		b.certManager,
 		func() error {
 			background.Wait()
@@ -259,7 +257,8 @@ type bringUp struct {
 	tools    map[string]string
 	out      io.Writer
 	progress *progress
-	// self is the local-cluster binary, which runs the kubelet.
+	// self is the local-cluster binary, which runs the router, service-ca
+	// and the tunnels.
 	self string
 	// admin is the admin client configuration, set by controlPlane.
 	admin *rest.Config
@@ -444,16 +443,6 @@ func (b *bringUp) serviceCA() error {
 	return err
 }
 
-// kubelet starts the local kubelet, which runs the operand's pods.
-func (b *bringUp) kubelet() error {
-	b.progress.step("Starting the local stand-in kubelet, which runs cert-manager's solver pods as processes on the workers' pod network")
-	kubelet, err := b.start(processSpec{name: "kubelet", path: b.self, args: []string{"kubelet", "--state=" + StatePath(b.s.Dir)}})
-	if err != nil {
-		return err
-	}
-	return waitReady(b.ctx, "the local kubelet", kubelet, time.Minute, fileCheck(b.s.KubeletReadyFile()))
-}
-
 // operator starts the operator and waits until it reports.
 func (b *bringUp) operator(deploy *appsv1.Deployment, manifests []Manifest) error {
 	b.progress.step("Starting the operator with its Deployment's command line, as its ServiceAccount")
@@ -513,9 +502,9 @@ func lookupTools(repoRoot string) (map[string]string, error) {
 	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
 		return nil, fmt.Errorf("the CNI plugins are not installed (Debian's containernetworking-plugins; run hack/ensure-packages.sh): %w", err)
 	}
-	for _, cmd := range []string{"ip", "nft", "setpriv"} {
+	for _, cmd := range []string{"ip", "nft"} {
 		if _, err := exec.LookPath(cmd); err != nil {
-			return nil, fmt.Errorf("%s is not installed (iproute2, nftables, util-linux)", cmd)
+			return nil, fmt.Errorf("%s is not installed (iproute2, nftables)", cmd)
 		}
 	}
 	return tools, nil
@@ -726,9 +715,6 @@ func down(dir, instance string, out io.Writer) (DownReport, error) {
 		report.Found = true
 		grace := 10 * time.Second
 		switch r.Name {
-		case "kubelet":
-			// It stops the daemons with their pods' grace period.
-			grace = 60 * time.Second
 		case "kube-apiserver":
 			grace = 30 * time.Second
 		}

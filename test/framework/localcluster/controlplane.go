@@ -22,15 +22,14 @@ import (
 const loopback = "127.0.0.1"
 
 // Identities of the components. kube-controller-manager and kube-scheduler
-// get the users the bootstrap RBAC policy has roles for; the simulators
-// (kwok, the kubelet) are cluster admins, as they are not part of what is
-// being tested; the operator authenticates as its ServiceAccount, so that
+// get the users the bootstrap RBAC policy has roles for, the kubelets the
+// Node authorizer's; the simulators (kwok, service-ca, the router) are
+// cluster admins, as they are not part of what is being tested; the operator authenticates as its ServiceAccount, so that
 // it has exactly the RBAC of manifests/.
 const (
 	userControllerManager = "system:kube-controller-manager"
 	userScheduler         = "system:kube-scheduler"
 	userKwok              = "local-cluster:kwok"
-	userKubelet           = "local-cluster:kubelet"
 	userServiceCA         = "local-cluster:service-ca"
 	userRouter            = "local-cluster:router"
 	groupMasters          = "system:masters"
@@ -158,7 +157,6 @@ func newCredentials(dir string, apiPort int, adminKubeconfig string, kubeletNode
 		"kube-controller-manager": {userControllerManager, nil},
 		"kube-scheduler":          {userScheduler, nil},
 		"kwok":                    {userKwok, []string{groupMasters}},
-		"kubelet":                 {userKubelet, []string{groupMasters}},
 		"service-ca":              {userServiceCA, []string{groupMasters}},
 		"operator":                {opUser, opGroups},
 		"cert-manager":            {cmUser, cmGroups},
@@ -363,9 +361,9 @@ func kwokArgs(c *credentials, stagesFile string) []string {
 	}
 }
 
-// kwokStages tells kwok which pods to simulate: every pod except those of
-// the operand namespace and cert-manager's solver pods, which the local
-// kubelet runs for real. Nodes get
+// kwokStages tells kwok which pods to simulate: those of its nodes, except,
+// should one land there, the operand namespace's and cert-manager's solver
+// pods, which must run for real. Nodes get
 // kwok's default stages (initialisation, then lease heartbeats), which apply
 // when a configuration has no node stage.
 func kwokStages(realNamespace string) string {

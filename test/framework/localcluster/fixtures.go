@@ -29,6 +29,10 @@ const (
 	// --manage-nodes-with-annotation-selector).
 	kwokNodeAnnotation = "kwok.x-k8s.io/node"
 	kwokNodeValue      = "fake"
+
+	// SimulatedNodeTaint keeps pods off the workers kwok simulates: the
+	// solver pods must run on the worker whose kubelet is real.
+	SimulatedNodeTaint = "local-cluster.openshift.io/simulated"
 )
 
 // nodeObject is the Node as a kubelet would register it: roles, taints and
@@ -63,6 +67,10 @@ func nodeObject(n Node) *corev1.Node {
 		}
 	case RoleWorker:
 		node.Labels[LabelWorker] = ""
+		// Pods the tests create must land on a node that runs them.
+		if !n.HasKubelet() {
+			node.Spec.Taints = append(node.Spec.Taints, corev1.Taint{Key: SimulatedNodeTaint, Effect: corev1.TaintEffectNoSchedule})
+		}
 	}
 	// One InternalIP only: kwok updates node status with a strategic
 	// merge patch, whose merge key for addresses is the type, and two

@@ -72,7 +72,7 @@ func TestActionFor(t *testing.T) {
 }
 
 // TestKwokStages checks that the stages parse and that both exclude the
-// namespace whose pods the local kubelet runs: kwok and the kubelet must
+// namespace whose pods a real kubelet runs: kwok and the kubelet must
 // never both write one pod's status.
 func TestKwokStages(t *testing.T) {
 	docs := splitYAML(t, kwokStages("real-ns"))

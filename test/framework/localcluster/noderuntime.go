@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path"
@@ -80,6 +81,9 @@ state = %[2]q
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = %[4]q
   enable_selinux = false
+  # A pod's network namespace is mounted under the state directory, which
+  # the node's removal unmounts, instead of the host's /run/netns.
+  netns_mounts_under_state_dir = true
   # The kubelet asks for oom_score_adj -998 for its sandboxes and -997 for
   # node-critical pods; this machine's root may not lower a score below
   # its own, so containers start at containerd's instead.
@@ -155,6 +159,47 @@ shutdownGracePeriod: 0s
 `, r.node.Addresses[0], kubeletPort, clientCA, r.containerdSocket(), r.cgroupRoot(), r.podLogs())
 }
 
+// setUpPodNetwork writes the node's CNI configuration. On a worker, pods
+// get addresses of PodNetworkCIDR on a bridge of the node, which routes
+// them and answers ARP for them on the switch, so that the router reaches a
+// pod directly, as OVN-Kubernetes lets it.
+func (r nodeRuntime) setUpPodNetwork() error {
+	config := hostOnlyCNIConfig
+	if r.node.Role == RoleWorker {
+		config = bridgeCNIConfig(filepath.Join(r.runDir, "cni-ipam"))
+		if out, err := exec.Command("ip", "netns", "exec", r.node.Netns, "sysctl", "-qw",
+			"net.ipv4.ip_forward=1", "net.ipv4.conf.eth0.proxy_arp=1", "net.ipv4.neigh.eth0.proxy_delay=0").CombinedOutput(); err != nil {
+			return fmt.Errorf("routing the pod network of %s: %w: %s", r.node.Name, err, out)
+		}
+	}
+	return os.WriteFile(filepath.Join(r.dir, "cni", "10-pods.conflist"), []byte(config), 0o644)
+}
+
+// bridgeCNIConfig is a worker's pod network: IPv4 only, as nothing dials a
+// pod over IPv6 here; no masquerade, so the router sees pod addresses.
+func bridgeCNIConfig(ipamDir string) string {
+	prefix := netip.MustParsePrefix(PodNetworkCIDR)
+	gateway := prefix.Addr().Next()
+	return fmt.Sprintf(`{
+  "cniVersion": "1.0.0",
+  "name": "pods",
+  "plugins": [{
+    "type": "bridge",
+    "bridge": "cni0",
+    "isGateway": true,
+    "ipMasq": false,
+    "hairpinMode": true,
+    "ipam": {
+      "type": "host-local",
+      "ranges": [[{"subnet": %q, "gateway": %q}]],
+      "routes": [{"dst": "0.0.0.0/0"}],
+      "dataDir": %q
+    }
+  }]
+}
+`, prefix, gateway, ipamDir)
+}
+
 // hostOnlyCNIConfig is the pod network of a node where every pod is on the
 // host network, as the proxy's are: the runtime reports the network ready
 // only once a CNI configuration loads, and a pod that is not on the host
@@ -170,7 +215,7 @@ const hostOnlyCNIConfig = `{
 // node, imports the local images into each containerd, and waits until
 // the nodes are Ready.
 func (b *bringUp) nodeRuntimes() error {
-	nodes := b.s.Topology.ControlPlane()
+	nodes := b.s.Topology.NodesWithKubelet()
 	b.progress.step("Building the local images: %s", strings.Join(imageNames(b.s.localImages(b.tools)), ", "))
 	archives, err := b.buildImages()
 	if err != nil {
@@ -253,6 +298,12 @@ func (b *bringUp) buildImages() ([]imageArchive, error) {
 			return nil, err
 		}
 		archives = append(archives, imageArchive{path: out, role: spec.role})
+		b.mu.Lock()
+		if b.s.ImageArchives == nil {
+			b.s.ImageArchives = map[string]string{}
+		}
+		b.s.ImageArchives[spec.name] = out
+		b.mu.Unlock()
 	}
 	return archives, nil
 }
@@ -266,7 +317,7 @@ func (b *bringUp) startNodeRuntime(r nodeRuntime, archives []imageArchive) (Proc
 	if err := createCgroupRoot(r.cgroupRoot()); err != nil {
 		return ProcessRecord{}, err
 	}
-	if err := os.WriteFile(filepath.Join(r.dir, "cni", "10-host-only.conflist"), []byte(hostOnlyCNIConfig), 0o644); err != nil {
+	if err := r.setUpPodNetwork(); err != nil {
 		return ProcessRecord{}, err
 	}
 	config := filepath.Join(r.dir, "containerd.toml")
@@ -636,4 +687,41 @@ func ContainerPID(ctx context.Context, s *State, nodeName, containerID string) (
 		}
 	}
 	return 0, fmt.Errorf("no task %s on %s", id, nodeName)
+}
+
+func nodeNames(nodes []Node) []string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+// RemoveImage deletes an image from a node's containerd, as if it had never
+// been pulled: with no registry reachable, a pod that needs it fails with
+// ErrImagePull.
+func RemoveImage(ctx context.Context, s *State, nodeName, image string) error {
+	return nodeCtr(ctx, s, nodeName, "images", "rm", image)
+}
+
+// RestoreImage imports a local image into a node's containerd again.
+func RestoreImage(ctx context.Context, s *State, nodeName, image string) error {
+	archive, ok := s.ImageArchives[image]
+	if !ok {
+		return fmt.Errorf("%s is not a local image", image)
+	}
+	return nodeCtr(ctx, s, nodeName, "images", "import", archive)
+}
+
+func nodeCtr(ctx context.Context, s *State, nodeName string, args ...string) error {
+	n, ok := s.Topology.Node(nodeName)
+	if !ok || !n.HasKubelet() {
+		return fmt.Errorf("node %s has no kubelet of the local cluster", nodeName)
+	}
+	r := newNodeRuntime(s, n)
+	out, err := exec.CommandContext(ctx, "ctr", append([]string{"--address", r.containerdSocket(), "--namespace", "k8s.io"}, args...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ctr %s on %s: %w: %s", strings.Join(args, " "), nodeName, err, out)
+	}
+	return nil
 }

@@ -35,9 +35,8 @@ type State struct {
 	OperatorImage string `json:"operatorImage,omitempty"`
 	// Images maps images to the local directories of their binaries.
 	Images Images `json:"images"`
-	// Entrypoints name the binary an image runs when a container has no
-	// command: cert-manager's solver image, whose pods rely on it.
-	Entrypoints map[string]string `json:"entrypoints,omitempty"`
+	// ImageArchives are the local images' OCI archives, by image name.
+	ImageArchives map[string]string `json:"imageArchives,omitempty"`
 	// CgroupParent is the cgroup Up ran in; the kubelets' cgroup roots are
 	// under it.
 	CgroupParent string `json:"cgroupParent,omitempty"`
@@ -73,11 +72,8 @@ const (
 	stateFile   = "state.json"
 	runDir      = "run"
 	logDir      = "logs"
-	podLogDir   = "logs/pods"
 	pkiDir      = "pki"
 	kubeconfigs = "kubeconfigs"
-	// kubeletReadyFile is written by the kubelet once it watches pods.
-	kubeletReadyFile = "run/kubelet.ready"
 )
 
 // ClusterDir is where the local cluster named instance keeps its files.
@@ -118,17 +114,8 @@ func (s *State) path(elem ...string) string {
 	return filepath.Join(append([]string{s.Dir}, elem...)...)
 }
 
-// KubeletReadyFile is written by the local kubelet once it watches pods.
-func (s *State) KubeletReadyFile() string { return s.path(kubeletReadyFile) }
-
 // ComponentKubeconfig is the kubeconfig of a component of the cluster:
-// "kubelet", "kwok", "operator", ...
+// "kwok", "operator", ...
 func (s *State) ComponentKubeconfig(component string) string {
 	return s.path(kubeconfigs, component+".kubeconfig")
 }
-
-// KubeletPodDir holds the volumes of the pods the local kubelet runs.
-func (s *State) KubeletPodDir() string { return s.path("kubelet", "pods") }
-
-// PodLogDir holds the logs of the pods the local kubelet runs.
-func (s *State) PodLogDir() string { return s.path(podLogDir) }

@@ -14,8 +14,9 @@
 //     them holds the API VIP, a router namespace holds the ingress VIP, and an
 //     "internet" namespace runs Pebble, Let's Encrypt's test CA. They share a
 //     bridge, like hosts on one switch;
-//   - a stand-in kubelet that runs the pods of the operand namespace for real,
-//     as the daemon binary inside the namespace of their node.
+//   - a real containerd and kubelet on every node with a namespace: the
+//     control-plane nodes run the proxy's DaemonSet, the first worker
+//     cert-manager's solver pods, from images built locally.
 //
 // Everything runs detached: Up returns with the cluster running and its pid
 // files, logs and state file under one directory, and Down removes it all.
@@ -98,9 +99,10 @@ func (t Topology) NodesWithKubelet() []Node {
 }
 
 // HasKubelet says whether a real kubelet, with containerd, runs the node's
-// pods: the control-plane nodes, where the proxy's DaemonSet runs. kwok
-// simulates the others.
-func (n Node) HasKubelet() bool { return n.Role == RoleControlPlane }
+// pods: every node with a namespace, that is the control-plane nodes, where
+// the proxy's DaemonSet runs, and the first worker, where cert-manager's
+// solver pods run. kwok simulates the others.
+func (n Node) HasKubelet() bool { return n.Netns != "" }
 
 // Host is a namespace that is not a node: the router and the internet.
 type Host struct {
@@ -156,10 +158,10 @@ const (
 	ServiceCIDR = "192.0.2.128/26"
 	// PodCIDR is where kwok takes the IPs of the pods it simulates.
 	PodCIDR = "192.0.2.192/26"
-	// PodNetworkCIDR is where the local kubelet takes the IPs of the
-	// pods it runs on the pod network: each gets a namespace plugged into
-	// the switch, so the router reaches it directly, as OVN-Kubernetes'
-	// pod network lets it.
+	// PodNetworkCIDR is the pod network of the worker with a kubelet: a
+	// bridge of that node, which routes it and answers ARP for it on the
+	// switch, so the router reaches a pod directly, as OVN-Kubernetes' pod
+	// network lets it.
 	PodNetworkCIDR = "192.0.2.64/27"
 )
 

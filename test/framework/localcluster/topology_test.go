@@ -162,31 +162,3 @@ func TestNoCertManagerWorkerWithoutWorkers(t *testing.T) {
 		t.Errorf("CertManagerWorker() = %+v on a cluster without workers", w)
 	}
 }
-
-func TestPodNetworkAllocatesDistinctAddressesInItsRange(t *testing.T) {
-	p := &PodNetwork{}
-	cidr := netip.MustParsePrefix(PodNetworkCIDR)
-	seen := map[netip.Addr]bool{}
-	for {
-		a, err := p.take()
-		if err != nil {
-			break
-		}
-		if !cidr.Contains(a) || a == cidr.Addr() || seen[a] {
-			t.Fatalf("took %s: outside %s, its network address, or twice", a, cidr)
-		}
-		seen[a] = true
-	}
-	if want := 1<<(32-cidr.Bits()) - 2; len(seen) != want {
-		t.Errorf("%d addresses before the range ran out, want %d", len(seen), want)
-	}
-	var some netip.Addr
-	for a := range seen {
-		some = a
-		break
-	}
-	p.release(some)
-	if a, err := p.take(); err != nil || a != some {
-		t.Errorf("after releasing %s, took %s, %v", some, a, err)
-	}
-}

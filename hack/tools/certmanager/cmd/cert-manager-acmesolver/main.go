@@ -2,7 +2,7 @@
 // program of the Pods cert-manager creates for a challenge, over the root
 // module's exported solver package: upstream's cmd/acmesolver is a module
 // of its own that the module proxy does not serve. It takes upstream's
-// flags, and the local kubelet runs it for the solver image.
+// flags, and the local cluster's solver image runs it.
 package main
 
 import (
