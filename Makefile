@@ -14,6 +14,18 @@ include $(addprefix ./vendor/github.com/openshift/build-machinery-go/make/, \
 	golang.mk \
 )
 
+# build-machinery-go stamps the build's wall-clock time, which changes the
+# link on every run, so `make build` relinks both binaries each time. The
+# commit's time instead (SOURCE_DATE_EPOCH's idea) keeps an unchanged tree's
+# build a no-op and the binaries reproducible.
+BUILD_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+define version-ldflags
+-X $(1).versionFromGit="$(OS_GIT_VERSION)" \
+-X $(1).commitFromGit="$(SOURCE_GIT_COMMIT)" \
+-X $(1).gitTreeState="$(SOURCE_GIT_TREE_STATE)" \
+-X $(1).buildDate="$(BUILD_DATE)"
+endef
+
 # Everything builds from vendor/, offline, with the Go on the machine. The
 # module proxy is only asked for our pinned test tools (hack/tools/*), and
 # the checksum database does not know the openshift modules.

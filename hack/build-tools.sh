@@ -80,7 +80,7 @@ declare -A MODULE_UPSTREAM=(
 # is faster, a slower one may take several times as long.
 declare -A MODULE_COLD_TIME=(
   [etcd]="~1-2 min"
-  [kube]="~5-13 min"
+  [kube]="~6-14 min"
   [kwok]="~1.5-4 min"
   [pebble]="~10 s"
   [certmanager]="~4-8 min"

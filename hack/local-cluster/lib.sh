@@ -97,7 +97,7 @@ localcluster::prepare() {
   localcluster::ensure_packages
   localcluster::step "Building the operator binary (make build; the first build takes 3-8 min on 2 cores)"
   make -C "${REPO_ROOT}" --no-print-directory build
-  localcluster::step "Building the pinned tools and fetching the OpenShift CRDs (hack/build-tools.sh; the first build takes 8-20 min on 2 cores, later runs are no-ops)"
+  localcluster::step "Building the pinned tools and fetching the OpenShift CRDs (hack/build-tools.sh; the first build takes 9-21 min on 2 cores, later runs are no-ops)"
   "${REPO_ROOT}/hack/build-tools.sh"
   localcluster::step "Building the local-cluster CLI"
   localcluster::build_cli

@@ -60,6 +60,7 @@ func TestHTTP01ChallengeProxy(t *testing.T) {
 	if c.harness != nil {
 		t.Run("the DaemonSet runs as rendered on a real kubelet", c.testRunsAsRendered)
 		t.Run("the kubelet's probes gate readiness and restart a stuck proxy", c.testProbes)
+		t.Run("without NET_ADMIN the container fails and says why", c.testWithoutNetAdmin)
 	}
 	t.Run("every relatedObject of the ClusterOperator exists", c.testRelatedObjectsExist)
 	if c.harness != nil {

@@ -360,3 +360,65 @@ func (c *cluster) testPodSecurity(t *testing.T) {
 		t.Logf("refused in %s: %v", names.OperatorNamespace, err)
 	}
 }
+
+// testWithoutNetAdmin runs the proxy's pod, as the DaemonSet renders it,
+// with NET_ADMIN taken away and its ports moved off the running proxy's:
+// the container fails at once, and its status and log say what is missing.
+func (c *cluster) testWithoutNetAdmin(t *testing.T) {
+	ctx := ctxFor(t)
+	ds, err := c.daemonSet(ctx)
+	if err != nil || ds == nil {
+		t.Fatalf("reading the DaemonSet: %v", err)
+	}
+	spec := *ds.Spec.Template.Spec.DeepCopy()
+	spec.NodeName = c.harness.Topology.ControlPlane()[len(c.harness.Topology.ControlPlane())-1].Name
+	spec.RestartPolicy = corev1.RestartPolicyNever
+	ctr := &spec.Containers[0]
+	ctr.SecurityContext.Capabilities.Add = nil
+	ctr.Ports, ctr.ReadinessProbe, ctr.LivenessProbe = nil, nil, nil
+	for i, arg := range ctr.Args {
+		switch {
+		case strings.HasPrefix(arg, "--listen-port="):
+			ctr.Args[i] = "--listen-port=18889"
+		case strings.HasPrefix(arg, "--health-listen-address="):
+			ctr.Args[i] = "--health-listen-address=127.0.0.1:29449"
+		case strings.HasPrefix(arg, "--metrics-listen-address="):
+			ctr.Args[i] = "--metrics-listen-address=127.0.0.1:19451"
+		}
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "proxy-without-net-admin", Namespace: names.OperandNamespace}, Spec: spec}
+	pods := c.kube.CoreV1().Pods(names.OperandNamespace)
+	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pods.Delete(context.Background(), pod.Name, metav1.DeleteOptions{}) })
+	var message string
+	eventually(t, time.Minute, "the container fails", func(ctx context.Context) error {
+		p, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, s := range p.Status.ContainerStatuses {
+			if term := s.State.Terminated; term != nil {
+				if term.ExitCode == 0 {
+					return fmt.Errorf("exited 0")
+				}
+				message = term.Message
+				return nil
+			}
+		}
+		return fmt.Errorf("phase %s", p.Status.Phase)
+	})
+	if !strings.Contains(message, "lacks CAP_NET_ADMIN") || !strings.Contains(message, "securityContext.capabilities") {
+		t.Errorf("the container's termination message does not name the missing capability and its fix:\n%s", message)
+	}
+	logs, err := pods.GetLogs(pod.Name, &corev1.PodLogOptions{}).Do(ctx).Raw()
+	if err != nil || !bytes.Contains(logs, []byte("lacks CAP_NET_ADMIN")) {
+		t.Errorf("kubectl logs: %v\n%s", err, logs)
+	}
+	n, _ := c.harness.Topology.Node(spec.NodeName)
+	out := (&netns.Namespace{Name: n.Netns}).Exec(t, "nft", "list", "table", "inet", rules.TableName)
+	if !strings.Contains(out, "redirect to :") {
+		t.Errorf("the running proxy's table on %s was touched:\n%s", n.Name, out)
+	}
+}
