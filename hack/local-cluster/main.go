@@ -353,13 +353,13 @@ func routerCommand() *cobra.Command {
 	return cmd
 }
 
-// forwardAPIServerCommand forwards kube-apiserver's loopback port into a
-// namespace, for cert-manager's controller; up starts it detached.
-func forwardAPIServerCommand() *cobra.Command {
-	var statePath, netnsName string
+// startedByUp is a hidden command that up starts detached: it loads the
+// cluster's state file (--state) and runs until it is stopped.
+func startedByUp(use, short string, run func(ctx context.Context, s *localcluster.State) error) *cobra.Command {
+	var statePath string
 	cmd := &cobra.Command{
-		Use:    "forward-apiserver",
-		Short:  "Forward kube-apiserver's loopback port into a network namespace (started by up)",
+		Use:    use,
+		Short:  short + " (started by up)",
 		Args:   cobra.NoArgs,
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -367,36 +367,30 @@ func forwardAPIServerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return localcluster.ForwardAPIServer(cmd.Context(), s, netnsName)
+			return run(cmd.Context(), s)
 		},
 	}
 	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")
-	cmd.Flags().StringVar(&netnsName, "netns", "", "The network namespace to forward into")
 	_ = cmd.MarkFlagRequired("state")
+	return cmd
+}
+
+// forwardAPIServerCommand forwards kube-apiserver's loopback port into a
+// node's namespace, for the kubelet and cert-manager's controller there.
+func forwardAPIServerCommand() *cobra.Command {
+	var netnsName string
+	cmd := startedByUp("forward-apiserver", "Forward kube-apiserver's loopback port into a network namespace",
+		func(ctx context.Context, s *localcluster.State) error {
+			return localcluster.ForwardAPIServer(ctx, s, netnsName)
+		})
+	cmd.Flags().StringVar(&netnsName, "netns", "", "The network namespace to forward into")
 	_ = cmd.MarkFlagRequired("netns")
 	return cmd
 }
 
-// nodeEgressCommand serves the API server's tunnels to the kubelets; up
-// starts it detached.
+// nodeEgressCommand serves the API server's tunnels to the kubelets.
 func nodeEgressCommand() *cobra.Command {
-	var statePath string
-	cmd := &cobra.Command{
-		Use:    "node-egress",
-		Short:  "Tunnel kube-apiserver's connections to the kubelets into the nodes' namespaces (started by up)",
-		Args:   cobra.NoArgs,
-		Hidden: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := localcluster.LoadState(statePath)
-			if err != nil {
-				return err
-			}
-			return localcluster.ServeNodeEgress(cmd.Context(), s)
-		},
-	}
-	cmd.Flags().StringVar(&statePath, "state", "", "The cluster's state file")
-	_ = cmd.MarkFlagRequired("state")
-	return cmd
+	return startedByUp("node-egress", "Tunnel kube-apiserver's connections to the kubelets into the nodes' namespaces", localcluster.ServeNodeEgress)
 }
 
 // diagnoseCommand runs the product's diagnose subcommand from the internet,

@@ -30,16 +30,7 @@ const issuanceTimeout = 4 * time.Minute
 // reason. Enabling the proxy again makes the same Certificate Ready,
 // without anyone touching cert-manager.
 func (c *cluster) testFailureAndRecovery(t *testing.T) {
-	cm, err := localcluster.NewCertManagerClient(c.harness)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*issuanceTimeout)
-	defer cancel()
-	before, err := cm.Revision(ctx, apiCertNamespace, apiCertName)
-	if err != nil || before == 0 {
-		t.Fatalf("the README's Certificate has no revision (%d, %v): issue it first", before, err)
-	}
+	ctx, cm, before := c.issuedCertificate(t)
 	if err := localcluster.SetChallengeDNS(ctx, c.harness, localcluster.APIHost, c.harness.Topology.APIVIPs[:1]); err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +62,24 @@ func (c *cluster) testFailureAndRecovery(t *testing.T) {
 		t.Fatalf("the Certificate did not become Ready once the proxy was back: %v", err)
 	}
 	t.Logf("Ready again at revision %d: %s", issued.Revision, strings.Join(issued.Conditions, "; "))
+}
+
+// issuedCertificate returns a context for a renewal and its wait, a
+// cert-manager client, and the revision of the README's Certificate, which
+// an earlier case issued.
+func (c *cluster) issuedCertificate(t *testing.T) (context.Context, *localcluster.CertManagerClient, int64) {
+	t.Helper()
+	cm, err := localcluster.NewCertManagerClient(c.harness)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*issuanceTimeout)
+	t.Cleanup(cancel)
+	before, err := cm.Revision(ctx, apiCertNamespace, apiCertName)
+	if err != nil || before == 0 {
+		t.Fatalf("the README's Certificate has no revision (%d, %v): issue it first", before, err)
+	}
+	return ctx, cm, before
 }
 
 // pendingChallengeReason returns the reason of a pending Challenge for the
@@ -207,16 +216,7 @@ func (c *cluster) testIssueWithClusterIssuer(t *testing.T, issuer string) {
 // the reason and the fix. With the image back, the same Certificate is
 // issued.
 func (c *cluster) testSolverImagePull(t *testing.T) {
-	cm, err := localcluster.NewCertManagerClient(c.harness)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*issuanceTimeout)
-	defer cancel()
-	before, err := cm.Revision(ctx, apiCertNamespace, apiCertName)
-	if err != nil || before == 0 {
-		t.Fatalf("the README's Certificate has no revision (%d, %v): issue it first", before, err)
-	}
+	ctx, cm, before := c.issuedCertificate(t)
 	worker, _ := c.harness.Topology.CertManagerWorker()
 	image := localcluster.SolverImage(c.harness.CertManagerVersion)
 	if err := localcluster.RemoveImage(ctx, c.harness, worker.Name, image); err != nil {

@@ -664,24 +664,15 @@ egressSelections:
 // ContainerPID is the host pid of a running container on a node with a
 // kubelet; containerID is the pod status's, containerd://<id>.
 func ContainerPID(ctx context.Context, s *State, nodeName, containerID string) (int, error) {
-	n, ok := s.Topology.Node(nodeName)
-	if !ok || !n.HasKubelet() {
-		return 0, fmt.Errorf("node %s has no kubelet of the local cluster", nodeName)
-	}
 	id, ok := strings.CutPrefix(containerID, "containerd://")
 	if !ok {
 		return 0, fmt.Errorf("container ID %q is not containerd's", containerID)
 	}
-	ctr, err := exec.LookPath("ctr")
+	out, err := nodeCtr(ctx, s, nodeName, "tasks", "ls")
 	if err != nil {
 		return 0, err
 	}
-	r := newNodeRuntime(s, n)
-	out, err := exec.CommandContext(ctx, ctr, "--address", r.containerdSocket(), "--namespace", "k8s.io", "tasks", "ls").CombinedOutput()
-	if err != nil {
-		return 0, fmt.Errorf("listing the tasks of %s: %w: %s", r.containerdName(), err, out)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		if f := strings.Fields(line); len(f) == 3 && f[0] == id {
 			return strconv.Atoi(f[1])
 		}
@@ -689,19 +680,12 @@ func ContainerPID(ctx context.Context, s *State, nodeName, containerID string) (
 	return 0, fmt.Errorf("no task %s on %s", id, nodeName)
 }
 
-func nodeNames(nodes []Node) []string {
-	var out []string
-	for _, n := range nodes {
-		out = append(out, n.Name)
-	}
-	return out
-}
-
 // RemoveImage deletes an image from a node's containerd, as if it had never
 // been pulled: with no registry reachable, a pod that needs it fails with
 // ErrImagePull.
 func RemoveImage(ctx context.Context, s *State, nodeName, image string) error {
-	return nodeCtr(ctx, s, nodeName, "images", "rm", image)
+	_, err := nodeCtr(ctx, s, nodeName, "images", "rm", image)
+	return err
 }
 
 // RestoreImage imports a local image into a node's containerd again.
@@ -710,18 +694,28 @@ func RestoreImage(ctx context.Context, s *State, nodeName, image string) error {
 	if !ok {
 		return fmt.Errorf("%s is not a local image", image)
 	}
-	return nodeCtr(ctx, s, nodeName, "images", "import", archive)
+	_, err := nodeCtr(ctx, s, nodeName, "images", "import", archive)
+	return err
 }
 
-func nodeCtr(ctx context.Context, s *State, nodeName string, args ...string) error {
+// nodeCtr runs ctr against the kubelet's containerd namespace of a node.
+func nodeCtr(ctx context.Context, s *State, nodeName string, args ...string) (string, error) {
 	n, ok := s.Topology.Node(nodeName)
 	if !ok || !n.HasKubelet() {
-		return fmt.Errorf("node %s has no kubelet of the local cluster", nodeName)
+		return "", fmt.Errorf("node %s has no kubelet of the local cluster", nodeName)
 	}
 	r := newNodeRuntime(s, n)
 	out, err := exec.CommandContext(ctx, "ctr", append([]string{"--address", r.containerdSocket(), "--namespace", "k8s.io"}, args...)...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("ctr %s on %s: %w: %s", strings.Join(args, " "), nodeName, err, out)
+		return "", fmt.Errorf("ctr %s on %s: %w: %s", strings.Join(args, " "), nodeName, err, out)
 	}
-	return nil
+	return string(out), nil
+}
+
+func nodeNames(nodes []Node) []string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, n.Name)
+	}
+	return out
 }
