@@ -42,6 +42,12 @@ cleanup() {
       saved="${REPO_ROOT}/_output/e2e-logs/$(date +%Y%m%dT%H%M%S)"
       mkdir -p "${saved}"
       cp -r "${DIR}/logs/." "${saved}/" 2>/dev/null || true
+      # The pods' logs, as kubectl logs reads them, per node.
+      for node_dir in "${DIR}"/nodes/*/; do
+        [[ -d "${node_dir}pod-logs" ]] || continue
+        mkdir -p "${saved}/pods/$(basename "${node_dir}")"
+        cp -r "${node_dir}pod-logs/." "${saved}/pods/$(basename "${node_dir}")/" 2>/dev/null || true
+      done
       echo "The local cluster's logs are in ${saved#"${REPO_ROOT}/"}" >&2
     fi
     if [[ "${E2E_KEEP_CLUSTER:-}" == 1 ]]; then

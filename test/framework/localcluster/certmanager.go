@@ -86,12 +86,8 @@ func (b *bringUp) certManager() error {
 
 	b.progress.step("Starting cert-manager's controller on %s, as its ServiceAccount, with the cluster's DNS for its self-check", worker.Name)
 	apiAddress := net.JoinHostPort(loopback, strconv.Itoa(b.s.Ports["kube-apiserver"]))
-	forwarder, err := b.start(processSpec{name: "cert-manager-api-forwarder", path: b.self,
-		args: []string{"forward-apiserver", "--state=" + StatePath(b.s.Dir), "--netns=" + worker.Netns}})
-	if err != nil {
-		return err
-	}
-	if err := waitReady(b.ctx, "the API forwarder of "+worker.Name, forwarder, time.Minute, tcpCheck(&netns.Namespace{Name: worker.Netns}, apiAddress)); err != nil {
+	// The worker's API forwarder is its kubelet's (see startContainerd).
+	if err := waitReady(b.ctx, "the API forwarder of "+worker.Name, ProcessRecord{}, time.Minute, tcpCheck(&netns.Namespace{Name: worker.Netns}, apiAddress)); err != nil {
 		return err
 	}
 	controller, err := b.start(processSpec{

@@ -60,7 +60,7 @@ var runtimeCommands = []string{"containerd", "containerd-shim-runc-v2", "ctr", "
 // storage last. The nodes' kubelets, containers and containerds are stopped
 // before all of these, by stopNodeRuntime: the daemons remove their
 // nftables tables on SIGTERM.
-var stopOrder = []string{"operator", "cert-manager", "cert-manager-api-forwarder", "service-ca", "kwok", "kube-scheduler", "kube-controller-manager", "router", "pebble", "pebble-challtestsrv", "kube-apiserver", "node-egress", "etcd"}
+var stopOrder = []string{"operator", "cert-manager", "service-ca", "kwok", "kube-scheduler", "kube-controller-manager", "router", "pebble", "pebble-challtestsrv", "kube-apiserver", "node-egress", "etcd"}
 
 // UpOptions configure Up.
 type UpOptions struct {
@@ -213,30 +213,39 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 	}
 
 	b := &bringUp{ctx: ctx, s: s, creds: creds, tools: tools, out: out, progress: progress, self: opts.Self}
-	// The nodes' runtimes come up while the rest starts: importing the
-	// images takes seconds, and only the operator's pods need them.
+	// The container runtimes and then the kubelets come up while the rest
+	// starts: importing the images takes seconds, and only the operator's
+	// pods need them.
 	var background sync.WaitGroup
-	var nodeRuntimesErr error
-	for _, phase := range []func() error{
-		b.controlPlane,
-		func() error { return b.openShiftAPIs(manifests) },
-		b.nodes,
-		func() error {
+	var runtimesErr, kubeletsErr error
+	inBackground := func(err *error, phase func() error) func() error {
+		return func() error {
 			background.Add(1)
 			go func() {
 				defer background.Done()
-				nodeRuntimesErr = b.nodeRuntimes()
+				*err = phase()
 			}()
 			return nil
-		},
+		}
+	}
+	waitBackground := func(err *error) func() error {
+		return func() error {
+			background.Wait()
+			return *err
+		}
+	}
+	for _, phase := range []func() error{
+		inBackground(&runtimesErr, b.containerRuntimes),
+		b.controlPlane,
+		func() error { return b.openShiftAPIs(manifests) },
+		b.nodes,
+		waitBackground(&runtimesErr),
+		inBackground(&kubeletsErr, b.kubelets),
 		b.internet,
 		b.router,
 		b.serviceCA,
 		b.certManager,
-		func() error {
-			background.Wait()
-			return nodeRuntimesErr
-		},
+		waitBackground(&kubeletsErr),
 		func() error { return b.operator(deploy, manifests) },
 	} {
 		if err := phase(); err != nil {
@@ -839,6 +848,8 @@ func lock(dir string) (func(), error) {
 
 // progress prints numbered steps with the time the previous one took.
 type progress struct {
+	// mu orders the lines of phases that run at once.
+	mu    sync.Mutex
 	out   io.Writer
 	start time.Time
 	last  time.Time
@@ -851,6 +862,8 @@ func newProgress(out io.Writer) *progress {
 }
 
 func (p *progress) step(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.n++
 	now := time.Now()
 	fmt.Fprintf(p.out, "[%3ds] %s\n", int(now.Sub(p.start).Seconds()), fmt.Sprintf(format, args...))

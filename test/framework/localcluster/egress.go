@@ -101,3 +101,25 @@ func splice(client net.Conn, fromClient io.Reader, upstream net.Conn) {
 	_ = client.Close()
 	wg.Wait()
 }
+
+// kubeletClientUser is the API server's client certificate for kubelets
+// (kubectl logs, exec, port-forward); RBAC binds it to
+// system:kubelet-api-admin, which the kubelets' webhook authorization asks
+// about.
+const kubeletClientUser = "system:kube-apiserver-kubelet-client"
+
+// egressSelectorConfig sends the API server's connections to the cluster
+// (kubelets, above all) through the node-egress proxy: the API server
+// listens on the host's loopback, and the kubelets in their namespaces.
+func egressSelectorConfig(socket string) string {
+	return fmt.Sprintf(`apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      uds:
+        udsName: %q
+`, socket)
+}

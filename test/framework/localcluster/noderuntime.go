@@ -1,11 +1,9 @@
 package localcluster
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -15,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -211,30 +208,33 @@ const hostOnlyCNIConfig = `{
 }
 `
 
-// nodeRuntimes starts containerd and a kubelet on every control-plane
-// node, imports the local images into each containerd, and waits until
-// the nodes are Ready.
-func (b *bringUp) nodeRuntimes() error {
+// containerRuntimes builds the local images, starts containerd on every
+// node with a kubelet and imports the images into it. It needs no API
+// server, so it runs while the control plane comes up: the imports take
+// seconds.
+func (b *bringUp) containerRuntimes() error {
 	nodes := b.s.Topology.NodesWithKubelet()
-	b.progress.step("Building the local images: %s", strings.Join(imageNames(b.s.localImages(b.tools)), ", "))
+	b.progress.step("Building the local images (%s); starting containerd on %s and importing them",
+		strings.Join(imageNames(b.s.localImages(b.tools)), ", "), strings.Join(nodeNames(nodes), ", "))
 	archives, err := b.buildImages()
 	if err != nil {
 		return err
 	}
-	b.progress.step("Starting containerd, importing the images, and starting the kubelet on %s", strings.Join(nodeNames(nodes), ", "))
+	return forEachNode(nodes, func(n Node) error { return b.startContainerd(newNodeRuntime(b.s, n), archives) })
+}
+
+// kubelets starts the kubelets, once their Node objects exist with the
+// roles and taints a kubelet may not set on itself, and waits until the
+// nodes are Ready.
+func (b *bringUp) kubelets() error {
+	nodes := b.s.Topology.NodesWithKubelet()
+	b.progress.step("Starting the kubelets of %s", strings.Join(nodeNames(nodes), ", "))
 	kubelets := make([]ProcessRecord, len(nodes))
-	errs := make([]error, len(nodes))
-	var wg sync.WaitGroup
 	for i, n := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			kubelets[i], errs[i] = b.startNodeRuntime(newNodeRuntime(b.s, n), archives)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
+		var err error
+		if kubelets[i], err = b.startKubelet(newNodeRuntime(b.s, n)); err != nil {
+			return err
+		}
 	}
 	kube, err := kubernetes.NewForConfig(b.admin)
 	if err != nil {
@@ -246,6 +246,21 @@ func (b *bringUp) nodeRuntimes() error {
 		}
 	}
 	return nil
+}
+
+// forEachNode runs fn for every node at once.
+func forEachNode(nodes []Node, fn func(Node) error) error {
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(n)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // nodeReady succeeds when the node reports Ready.
@@ -308,29 +323,38 @@ func (b *bringUp) buildImages() ([]imageArchive, error) {
 	return archives, nil
 }
 
-func (b *bringUp) startNodeRuntime(r nodeRuntime, archives []imageArchive) (ProcessRecord, error) {
+// startContainerd prepares the node's directories, cgroup root and pod
+// network, starts containerd and imports the node's images. It also starts
+// the forwarder through which the node's kubelet (and, on the worker,
+// cert-manager's controller) reaches the API server at its kubeconfig's
+// loopback address; it dials the API server only when asked.
+func (b *bringUp) startContainerd(r nodeRuntime, archives []imageArchive) error {
+	if _, err := b.start(processSpec{name: r.forwarderName(), path: b.self,
+		args: []string{"forward-apiserver", "--state=" + StatePath(b.s.Dir), "--netns=" + r.node.Netns}}); err != nil {
+		return err
+	}
 	for _, d := range []string{r.dir, r.runDir, r.podLogs(), filepath.Join(r.dir, "cni")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return ProcessRecord{}, err
+			return err
 		}
 	}
 	if err := createCgroupRoot(r.cgroupRoot()); err != nil {
-		return ProcessRecord{}, err
+		return err
 	}
 	if err := r.setUpPodNetwork(); err != nil {
-		return ProcessRecord{}, err
+		return err
 	}
 	config := filepath.Join(r.dir, "containerd.toml")
 	if err := os.WriteFile(config, []byte(r.containerdConfig()), 0o644); err != nil {
-		return ProcessRecord{}, err
+		return err
 	}
 	containerd, err := b.start(processSpec{name: r.containerdName(), netns: r.node.Netns, hostMounts: true,
 		path: b.tools["containerd"], args: []string{"--config", config, "--log-level", "warn"}})
 	if err != nil {
-		return ProcessRecord{}, err
+		return err
 	}
 	if err := waitReady(b.ctx, r.containerdName(), containerd, time.Minute, fileCheck(r.containerdSocket())); err != nil {
-		return ProcessRecord{}, err
+		return err
 	}
 	for _, archive := range archives {
 		if archive.role != "" && archive.role != r.node.Role {
@@ -338,16 +362,15 @@ func (b *bringUp) startNodeRuntime(r nodeRuntime, archives []imageArchive) (Proc
 		}
 		if out, err := exec.CommandContext(b.ctx, b.tools["ctr"], "--address", r.containerdSocket(), "--namespace", "k8s.io",
 			"images", "import", archive.path).CombinedOutput(); err != nil {
-			return ProcessRecord{}, fmt.Errorf("importing %s into %s: %w: %s", archive.path, r.containerdName(), err, out)
+			return fmt.Errorf("importing %s into %s: %w: %s", archive.path, r.containerdName(), err, out)
 		}
 	}
 
-	// The kubelet reaches the API server at its kubeconfig's loopback
-	// address, forwarded into the node's namespace.
-	if _, err := b.start(processSpec{name: r.forwarderName(), path: b.self,
-		args: []string{"forward-apiserver", "--state=" + StatePath(b.s.Dir), "--netns=" + r.node.Netns}}); err != nil {
-		return ProcessRecord{}, err
-	}
+	return nil
+}
+
+// startKubelet starts the node's kubelet.
+func (b *bringUp) startKubelet(r nodeRuntime) (ProcessRecord, error) {
 	kubeletConfig := filepath.Join(r.dir, "kubelet.yaml")
 	if err := os.WriteFile(kubeletConfig, []byte(r.kubeletConfig(b.creds.file("client-ca.crt"))), 0o644); err != nil {
 		return ProcessRecord{}, err
@@ -365,351 +388,6 @@ func (b *bringUp) startNodeRuntime(r nodeRuntime, archives []imageArchive) (Proc
 		"--cert-dir=" + filepath.Join(r.kubeletRoot(), "pki"),
 		"--v=1",
 	}})
-}
-
-// stopNodeRuntime stops one node's kubelet, then its containers, each
-// with SIGTERM and its grace period as the kubelet would (the daemon
-// removes its nftables table on SIGTERM), then containerd, and removes
-// what they leave on the host: mounts, cgroups, the run directory and the
-// kubelet's links in /var/log/containers.
-func stopNodeRuntime(r nodeRuntime, records []ProcessRecord, ctr string) error {
-	var errs []error
-	stop := func(name string, grace time.Duration) {
-		for _, rec := range records {
-			if rec.Name == name && rec.Alive() {
-				errs = append(errs, rec.Stop(grace))
-			}
-		}
-	}
-	stop(r.kubeletName(), 10*time.Second)
-	if ctr != "" {
-		errs = append(errs, stopContainers(r, ctr, 30*time.Second))
-	}
-	stop(r.containerdName(), 10*time.Second)
-	stop(r.forwarderName(), 10*time.Second)
-	errs = append(errs, killShims(r), killCgroup(r), unmountUnder(r.dir), unmountUnder(r.runDir),
-		removeCgroups(r), removeContainerLogLinks(r.podLogs()))
-	if err := os.RemoveAll(r.runDir); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// stopContainers signals every task of containerd's k8s.io namespace with
-// SIGTERM, waits up to grace for them to exit, kills what is left, and
-// deletes them.
-func stopContainers(r nodeRuntime, ctr string, grace time.Duration) error {
-	if _, err := os.Stat(r.containerdSocket()); err != nil {
-		return nil
-	}
-	run := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, ctr, append([]string{"--address", r.containerdSocket(), "--namespace", "k8s.io"}, args...)...).CombinedOutput()
-		return string(out), err
-	}
-	running := func() []string {
-		out, err := run("tasks", "ls")
-		if err != nil {
-			return nil
-		}
-		var ids []string
-		for _, line := range strings.Split(out, "\n")[1:] {
-			if f := strings.Fields(line); len(f) == 3 && f[2] == "RUNNING" {
-				ids = append(ids, f[0])
-			}
-		}
-		return ids
-	}
-	for _, id := range running() {
-		_, _ = run("tasks", "kill", "--signal", "SIGTERM", id)
-	}
-	deadline := time.Now().Add(grace)
-	for len(running()) > 0 && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Millisecond)
-	}
-	for _, id := range running() {
-		_, _ = run("tasks", "kill", "--signal", "SIGKILL", id)
-	}
-	out, err := run("tasks", "ls", "--quiet")
-	if err != nil {
-		return nil // containerd is gone; killCgroup ends what it left
-	}
-	var errs []error
-	for _, id := range strings.Fields(out) {
-		if out, err := run("tasks", "delete", "--force", id); err != nil {
-			errs = append(errs, fmt.Errorf("deleting task %s: %w: %s", id, err, out))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// killShims ends containerd's shims of this node, which outlive a
-// containerd that died.
-func killShims(r nodeRuntime) error {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmdline), "\x00")
-		if strings.Contains(args[0], "containerd-shim") && slices.Contains(args, r.containerdSocket()) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-	return nil
-}
-
-// cgroupHierarchies are the mounted cgroup hierarchies: the v1 controllers
-// of a hybrid host, or the unified one.
-func cgroupHierarchies() []string {
-	paths, _ := filepath.Glob("/sys/fs/cgroup/*/cgroup.procs")
-	if len(paths) == 0 {
-		return []string{"/sys/fs/cgroup"}
-	}
-	var out []string
-	for _, p := range paths {
-		out = append(out, filepath.Dir(p))
-	}
-	return out
-}
-
-// createCgroupRoot creates root in every hierarchy, as the kubelet wants
-// it to exist. A new v1 cpuset has no CPUs or memory nodes, and nothing can
-// join it: each level gets its parent's.
-func createCgroupRoot(root string) error {
-	for _, h := range cgroupHierarchies() {
-		dir := h
-		for _, part := range strings.Split(strings.Trim(root, "/"), "/") {
-			parent := dir
-			dir = filepath.Join(dir, part)
-			if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("creating cgroup %s: %w", dir, err)
-			}
-			for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
-				if err := inheritCgroupFile(parent, dir, file); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func inheritCgroupFile(parent, dir, file string) error {
-	want, err := os.ReadFile(filepath.Join(parent, file))
-	if err != nil {
-		return nil // not a cpuset hierarchy
-	}
-	have, _ := os.ReadFile(filepath.Join(dir, file))
-	if strings.TrimSpace(string(have)) != "" {
-		return nil
-	}
-	if err := os.WriteFile(filepath.Join(dir, file), want, 0o644); err != nil {
-		return fmt.Errorf("setting %s of cgroup %s: %w", file, dir, err)
-	}
-	return nil
-}
-
-// currentCgroup is this process's cgroup: the memory controller's on a v1
-// or hybrid host, the unified one otherwise.
-func currentCgroup() (string, error) {
-	data, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return "", err
-	}
-	unified := ""
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		if slices.Contains(strings.Split(parts[1], ","), "memory") {
-			return parts[2], nil
-		}
-		if parts[0] == "0" {
-			unified = parts[2]
-		}
-	}
-	return unified, nil
-}
-
-// killCgroup kills every process left in the node's cgroups: containers
-// whose shim died with containerd.
-func killCgroup(r nodeRuntime) error {
-	for _, h := range cgroupHierarchies() {
-		_ = filepath.WalkDir(filepath.Join(h, r.cgroupRoot()), func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || d.Name() != "cgroup.procs" {
-				return nil
-			}
-			data, _ := os.ReadFile(path)
-			for _, f := range strings.Fields(string(data)) {
-				if pid, err := strconv.Atoi(f); err == nil {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
-				}
-			}
-			return nil
-		})
-	}
-	return nil
-}
-
-// removeCgroups removes the node's cgroup tree, deepest first, waiting a
-// moment for killed processes to leave it.
-func removeCgroups(r nodeRuntime) error {
-	var errs []error
-	for _, h := range cgroupHierarchies() {
-		root := filepath.Join(h, r.cgroupRoot())
-		var dirs []string
-		_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, path)
-			}
-			return nil
-		})
-		slices.Reverse(dirs)
-		for _, d := range dirs {
-			var err error
-			for range 50 {
-				if err = os.Remove(d); err == nil || errors.Is(err, fs.ErrNotExist) {
-					err = nil
-					break
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("removing cgroup %s: %w", d, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// unmountUnder lazily unmounts every mount point under dir, deepest first:
-// overlay root filesystems, the kubelet's tmpfs volumes, pod namespaces.
-func unmountUnder(dir string) error {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var points []string
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		fields := strings.Fields(scanner.Text())
-		if len(fields) > 4 && (fields[4] == dir || strings.HasPrefix(fields[4], dir+"/")) {
-			points = append(points, fields[4])
-		}
-	}
-	slices.SortFunc(points, func(a, b string) int { return len(b) - len(a) })
-	var errs []error
-	for _, p := range points {
-		if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
-			errs = append(errs, fmt.Errorf("unmounting %s: %w", p, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// containerLogLinks is where every kubelet links its containers' logs,
-// whatever its podLogsDir: a path fixed in the kubelet.
-const containerLogLinks = "/var/log/containers"
-
-// removeContainerLogLinks removes the links of /var/log/containers that
-// point into podLogs.
-func removeContainerLogLinks(podLogs string) error {
-	entries, err := os.ReadDir(containerLogLinks)
-	if err != nil {
-		return nil
-	}
-	for _, e := range entries {
-		link := filepath.Join(containerLogLinks, e.Name())
-		if target, err := os.Readlink(link); err == nil && strings.HasPrefix(target, podLogs+"/") {
-			_ = os.Remove(link)
-		}
-	}
-	return nil
-}
-
-// kubeletClientUser is the API server's client certificate for kubelets
-// (kubectl logs, exec, port-forward); RBAC binds it to
-// system:kubelet-api-admin, which the kubelets' webhook authorization asks
-// about.
-const kubeletClientUser = "system:kube-apiserver-kubelet-client"
-
-// egressSelectorConfig sends the API server's connections to the cluster
-// (kubelets, above all) through the node-egress proxy: the API server
-// listens on the host's loopback, and the kubelets in their namespaces.
-func egressSelectorConfig(socket string) string {
-	return fmt.Sprintf(`apiVersion: apiserver.k8s.io/v1beta1
-kind: EgressSelectorConfiguration
-egressSelections:
-- name: cluster
-  connection:
-    proxyProtocol: HTTPConnect
-    transport:
-      uds:
-        udsName: %q
-`, socket)
-}
-
-// ContainerPID is the host pid of a running container on a node with a
-// kubelet; containerID is the pod status's, containerd://<id>.
-func ContainerPID(ctx context.Context, s *State, nodeName, containerID string) (int, error) {
-	id, ok := strings.CutPrefix(containerID, "containerd://")
-	if !ok {
-		return 0, fmt.Errorf("container ID %q is not containerd's", containerID)
-	}
-	out, err := nodeCtr(ctx, s, nodeName, "tasks", "ls")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == id {
-			return strconv.Atoi(f[1])
-		}
-	}
-	return 0, fmt.Errorf("no task %s on %s", id, nodeName)
-}
-
-// RemoveImage deletes an image from a node's containerd, as if it had never
-// been pulled: with no registry reachable, a pod that needs it fails with
-// ErrImagePull.
-func RemoveImage(ctx context.Context, s *State, nodeName, image string) error {
-	_, err := nodeCtr(ctx, s, nodeName, "images", "rm", image)
-	return err
-}
-
-// RestoreImage imports a local image into a node's containerd again.
-func RestoreImage(ctx context.Context, s *State, nodeName, image string) error {
-	archive, ok := s.ImageArchives[image]
-	if !ok {
-		return fmt.Errorf("%s is not a local image", image)
-	}
-	_, err := nodeCtr(ctx, s, nodeName, "images", "import", archive)
-	return err
-}
-
-// nodeCtr runs ctr against the kubelet's containerd namespace of a node.
-func nodeCtr(ctx context.Context, s *State, nodeName string, args ...string) (string, error) {
-	n, ok := s.Topology.Node(nodeName)
-	if !ok || !n.HasKubelet() {
-		return "", fmt.Errorf("node %s has no kubelet of the local cluster", nodeName)
-	}
-	r := newNodeRuntime(s, n)
-	out, err := exec.CommandContext(ctx, "ctr", append([]string{"--address", r.containerdSocket(), "--namespace", "k8s.io"}, args...)...).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("ctr %s on %s: %w: %s", strings.Join(args, " "), nodeName, err, out)
-	}
-	return string(out), nil
 }
 
 func nodeNames(nodes []Node) []string {
