@@ -50,11 +50,14 @@ const (
 
 	lineSolverServed = "✓ solver          192.0.2.100 Challenge cert-manager-test/api-self-check-blocked: " +
 		"the solver served the key authorization for its token, through the proxy"
-	lineSolverNotExposed = "✗ solver          192.0.2.100 Challenge cert-manager-test/api-solver-not-exposed: " +
-		"the router answered 503 for the Challenge's token, not its key authorization → " +
-		"the solver is not exposed on the router for this host: check the Ingress or Route and the solver pod that cert-manager created " +
-		"(oc -n cert-manager-test get ingress,route,service,pods -l acme.cert-manager.io/http01-solver=true) and the ingress class of the issuer's HTTP-01 solver; " +
-		`see the troubleshooting guide, "The solver is not exposed on the router"`
+	// The router has no solver for the token because its pod cannot pull
+	// its image: the solver line names the pod and the fix.
+	lineSolverPodNotRunning = "✗ solver          192.0.2.100 Challenge cert-manager-test/api-solver-not-exposed: " +
+		"the router answered 503 for the Challenge's token: its solver pod cert-manager-test/cm-acme-http-solver-x7k2p does not run (ImagePullBackOff) → " +
+		solverImagePullFix
+	solverImagePullFix = "give the issuer's HTTP-01 solver a podTemplate whose ServiceAccount in cert-manager-test has an image pull secret for registry.example.test/image:1 " +
+		"(spec.acme.solvers[].http01.ingress.podTemplate.spec.serviceAccountName, that ServiceAccount's imagePullSecrets); " +
+		`see the troubleshooting guide, "The solver pod cannot pull its image"`
 	lineChallengeSelfCheckBlocked = "✗ cert-manager    Challenge cert-manager-test/api-self-check-blocked: state pending, presented: " + selfCheckTimeout + " → " +
 		"cert-manager's self-check cannot reach port 80 of api.cluster.example.test: if the port 80 lines above pass from here, " +
 		"a NetworkPolicy (or firewall) keeps cert-manager's pods from TCP/80 of the API VIPs; " +
@@ -62,9 +65,7 @@ const (
 	lineChallengeNotExposed = "✗ cert-manager    Challenge cert-manager-test/api-solver-not-exposed: state pending, presented: " + wrongStatus503 + " → " +
 		`the router has no route to the solver for this token: see the solver lines above, and the troubleshooting guide, "The solver is not exposed on the router"`
 	lineSolverImagePull = "✗ cert-manager    pod cert-manager-test/cm-acme-http-solver-x7k2p: HTTP-01 solver pod waits: ImagePullBackOff: " +
-		`Back-off pulling image "registry.example.test/image:1" → ` +
-		"give the issuer's HTTP-01 solver a podTemplate whose ServiceAccount in cert-manager-test has an image pull secret for the solver image's registry; " +
-		`see the troubleshooting guide, "The solver pod cannot pull its image"`
+		`Back-off pulling image "registry.example.test/image:1" → ` + solverImagePullFix
 )
 
 // cert-manager's reasons, as its challenges controller writes them.
@@ -222,7 +223,7 @@ func TestDiagnose(t *testing.T) {
 		tb.exposeSolver(blocked.token, blocked.key)
 		r := tb.diagnose(t, kubeconfig)
 		expectExit(t, r, 1)
-		expectLines(t, r, lineSolverServed, lineSolverNotExposed, lineChallengeSelfCheckBlocked, lineChallengeNotExposed, lineSolverImagePull)
+		expectLines(t, r, lineSolverServed, lineSolverPodNotRunning, lineChallengeSelfCheckBlocked, lineChallengeNotExposed, lineSolverImagePull)
 	})
 }
 
