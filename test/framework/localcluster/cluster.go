@@ -719,6 +719,7 @@ func down(dir, instance string, out io.Writer) (DownReport, error) {
 				errs = append(errs, err)
 			}
 		}
+		removeFixedRuntimePaths()
 	}
 	for _, r := range records {
 		report.Found = true

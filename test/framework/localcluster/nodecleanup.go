@@ -213,3 +213,41 @@ func removeContainerLogLinks(podLogs string) error {
 	}
 	return nil
 }
+
+// Paths fixed in the kubelet and containerd whatever their configuration:
+// the device plugins' socket and the shims' socket directory. They are
+// removed once nothing else is in them, so that a machine whose own
+// kubelet or containerd uses them keeps them.
+var fixedRuntimePaths = []string{
+	"/var/lib/kubelet/device-plugins/kubelet.sock",
+	"/var/lib/kubelet/device-plugins",
+	"/var/lib/kubelet",
+	"/run/containerd/s",
+	"/run/containerd",
+}
+
+// removeFixedRuntimePaths removes what the kubelets and containerds left in
+// fixedRuntimePaths: os.Remove takes only a file or an empty directory. A
+// kubelet still running (another cluster's, or the machine's own) keeps
+// its socket.
+func removeFixedRuntimePaths() {
+	if kubeletRunning() {
+		return
+	}
+	for _, p := range fixedRuntimePaths {
+		if st, err := os.Lstat(p); err == nil && (st.IsDir() || st.Mode()&os.ModeSocket != 0) {
+			_ = os.Remove(p)
+		}
+	}
+}
+
+// kubeletRunning reports whether any process is a kubelet.
+func kubeletRunning() bool {
+	comms, _ := filepath.Glob("/proc/[0-9]*/comm")
+	for _, c := range comms {
+		if data, err := os.ReadFile(c); err == nil && strings.TrimSpace(string(data)) == "kubelet" {
+			return true
+		}
+	}
+	return false
+}
