@@ -241,11 +241,20 @@ func removeFixedRuntimePaths() {
 	}
 }
 
-// kubeletRunning reports whether any process is a kubelet.
+// kubeletRunning reports whether any live process is a kubelet. A zombie
+// keeps its name until its parent, here often PID 1, reaps it.
 func kubeletRunning() bool {
-	comms, _ := filepath.Glob("/proc/[0-9]*/comm")
-	for _, c := range comms {
-		if data, err := os.ReadFile(c); err == nil && strings.TrimSpace(string(data)) == "kubelet" {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		open, closing := strings.IndexByte(string(data), '('), strings.LastIndexByte(string(data), ')')
+		if open < 0 || closing < open || len(data) < closing+3 {
+			continue
+		}
+		if string(data[open+1:closing]) == "kubelet" && data[closing+2] != 'Z' {
 			return true
 		}
 	}
