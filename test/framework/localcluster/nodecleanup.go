@@ -86,7 +86,9 @@ func stopContainers(r nodeRuntime, ctr string, grace time.Duration) error {
 	}
 	var errs []error
 	for _, id := range strings.Fields(out) {
-		if out, err := run("tasks", "delete", "--force", id); err != nil {
+		// The CRI plugin deletes a task once it has exited, so one listed a
+		// moment ago may be gone: that is the outcome wanted.
+		if out, err := run("tasks", "delete", "--force", id); err != nil && !strings.Contains(out, "not found") {
 			errs = append(errs, fmt.Errorf("deleting task %s: %w: %s", id, err, out))
 		}
 	}

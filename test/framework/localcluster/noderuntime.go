@@ -356,16 +356,21 @@ func (b *bringUp) startContainerd(r nodeRuntime, archives []imageArchive) error 
 	if err := waitReady(b.ctx, r.containerdName(), containerd, time.Minute, fileCheck(r.containerdSocket())); err != nil {
 		return err
 	}
+	return r.importImages(b.ctx, b.tools["ctr"], archives)
+}
+
+// importImages loads the images that pods of the node's role run into its
+// containerd, in the namespace the kubelet uses.
+func (r nodeRuntime) importImages(ctx context.Context, ctr string, archives []imageArchive) error {
 	for _, archive := range archives {
 		if archive.role != "" && archive.role != r.node.Role {
 			continue
 		}
-		if out, err := exec.CommandContext(b.ctx, b.tools["ctr"], "--address", r.containerdSocket(), "--namespace", "k8s.io",
+		if out, err := exec.CommandContext(ctx, ctr, "--address", r.containerdSocket(), "--namespace", "k8s.io",
 			"images", "import", archive.path).CombinedOutput(); err != nil {
 			return fmt.Errorf("importing %s into %s: %w: %s", archive.path, r.containerdName(), err, out)
 		}
 	}
-
 	return nil
 }
 
