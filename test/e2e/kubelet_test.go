@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -156,7 +157,7 @@ func (c *cluster) testProbes(t *testing.T) {
 	})
 	t.Logf("restarted and ready again after %v", time.Since(start).Round(time.Second))
 	n, _ := c.harness.Topology.Node(pod.Spec.NodeName)
-	if tables, err := localcluster.NftTables(n.Netns); err != nil || !containsTable(tables) {
+	if tables, err := localcluster.NftTables(n.Netns); err != nil || !slices.Contains(tables, "inet "+rules.TableName) {
 		t.Errorf("%s's tables after the restart: %v, %v; want %s", n.Name, tables, err, rules.TableName)
 	}
 	eventually(t, time.Minute, "the DaemonSet is whole again", func(ctx context.Context) error {
@@ -290,15 +291,6 @@ func (c *cluster) holdsAPIVIP(t *testing.T, n localcluster.Node) bool {
 	t.Helper()
 	out := (&netns.Namespace{Name: n.Netns}).Exec(t, "ip", "-o", "addr")
 	return strings.Contains(out, " "+c.harness.Topology.APIVIPs[0].String()+"/")
-}
-
-func containsTable(tables []string) bool {
-	for _, t := range tables {
-		if strings.HasSuffix(t, " "+rules.TableName) {
-			return true
-		}
-	}
-	return false
 }
 
 // kubectl runs the kubectl of the tools, or the one on PATH, with the

@@ -137,10 +137,8 @@ func (c *cluster) serveKeyAuthorization(t *testing.T, ns, token, keyAuth string)
 		if err != nil {
 			return err
 		}
-		for _, cond := range p.Status.Conditions {
-			if cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue {
-				return nil
-			}
+		if podReady(*p) {
+			return nil
 		}
 		return fmt.Errorf("not ready: %+v", p.Status.Conditions)
 	})

@@ -173,7 +173,6 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 	if err != nil {
 		return nil, err
 	}
-	solverImage := SolverImage(certManagerVersion)
 	s = &State{
 		Instance:       opts.Instance,
 		Dir:            dir,
@@ -185,10 +184,7 @@ func Up(ctx context.Context, opts UpOptions) (s *State, err error) {
 		OperatorImage:  deploy.Spec.Template.Spec.Containers[0].Image,
 		// The operator's image and the operand image are the same image
 		// in the payload; both are the binary of `make build` here.
-		Images: Images{operandImage: binDir, deploy.Spec.Template.Spec.Containers[0].Image: binDir,
-			// cert-manager's solver image ships its acmesolver, built into
-			// the tools.
-			solverImage: filepath.Dir(tools["cert-manager-acmesolver"])},
+		Images:             Images{operandImage: binDir, deploy.Spec.Template.Spec.Containers[0].Image: binDir},
 		CertManagerVersion: certManagerVersion,
 		Ports:              ports,
 		CreatedAt:          time.Now().UTC().Truncate(time.Second),
@@ -625,6 +621,16 @@ func apiServerReady(client interface {
 	}
 }
 
+// readyCondition is the node's Ready condition, nil before it reports one.
+func readyCondition(n corev1.Node) *corev1.NodeCondition {
+	for i := range n.Status.Conditions {
+		if n.Status.Conditions[i].Type == corev1.NodeReady {
+			return &n.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
 // nodesReady succeeds when want nodes report Ready.
 func nodesReady(kube kubernetes.Interface, want int) readinessCheck {
 	return func(ctx context.Context) error {
@@ -634,10 +640,8 @@ func nodesReady(kube kubernetes.Interface, want int) readinessCheck {
 		}
 		ready := 0
 		for _, n := range nodes.Items {
-			for _, c := range n.Status.Conditions {
-				if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-					ready++
-				}
+			if c := readyCondition(n); c != nil && c.Status == corev1.ConditionTrue {
+				ready++
 			}
 		}
 		if ready < want {

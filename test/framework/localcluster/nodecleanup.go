@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -54,8 +53,7 @@ func stopContainers(r nodeRuntime, ctr string, grace time.Duration) error {
 	run := func(args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, ctr, append([]string{"--address", r.containerdSocket(), "--namespace", "k8s.io"}, args...)...).CombinedOutput()
-		return string(out), err
+		return r.ctr(ctx, ctr, args...)
 	}
 	running := func() []string {
 		out, err := run("tasks", "ls")

@@ -51,10 +51,16 @@ func nodeCtr(ctx context.Context, s *State, nodeName string, args ...string) (st
 	if !ok || !n.HasKubelet() {
 		return "", fmt.Errorf("node %s has no kubelet of the local cluster", nodeName)
 	}
-	r := newNodeRuntime(s, n)
-	out, err := exec.CommandContext(ctx, "ctr", append([]string{"--address", r.containerdSocket(), "--namespace", "k8s.io"}, args...)...).CombinedOutput()
+	out, err := newNodeRuntime(s, n).ctr(ctx, "ctr", args...)
 	if err != nil {
 		return "", fmt.Errorf("ctr %s on %s: %w: %s", strings.Join(args, " "), nodeName, err, out)
 	}
-	return string(out), nil
+	return out, nil
+}
+
+// ctr runs the ctr binary at path against the node's containerd, in the
+// namespace the kubelet uses, and returns what it printed.
+func (r nodeRuntime) ctr(ctx context.Context, path string, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, path, append([]string{"--address", r.containerdSocket(), "--namespace", "k8s.io"}, args...)...).CombinedOutput()
+	return string(out), err
 }

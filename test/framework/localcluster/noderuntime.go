@@ -270,15 +270,13 @@ func nodeReady(kube kubernetes.Interface, name string) readinessCheck {
 		if err != nil {
 			return err
 		}
-		for _, c := range node.Status.Conditions {
-			if c.Type == corev1.NodeReady {
-				if c.Status == corev1.ConditionTrue {
-					return nil
-				}
-				return fmt.Errorf("node %s is not Ready: %s: %s", name, c.Reason, c.Message)
-			}
+		switch c := readyCondition(*node); {
+		case c == nil:
+			return fmt.Errorf("node %s reports no Ready condition yet", name)
+		case c.Status != corev1.ConditionTrue:
+			return fmt.Errorf("node %s is not Ready: %s: %s", name, c.Reason, c.Message)
 		}
-		return fmt.Errorf("node %s reports no Ready condition yet", name)
+		return nil
 	}
 }
 
@@ -293,7 +291,7 @@ func imageNames(specs []imageSpec) []string {
 // imageArchive is a local image written as an OCI archive.
 type imageArchive struct {
 	path string
-	role NodeRole
+	spec imageSpec
 }
 
 // buildImages writes the local images that some node with a kubelet runs
@@ -312,7 +310,7 @@ func (b *bringUp) buildImages() ([]imageArchive, error) {
 		if err := buildImageArchive(spec, out); err != nil {
 			return nil, err
 		}
-		archives = append(archives, imageArchive{path: out, role: spec.role})
+		archives = append(archives, imageArchive{path: out, spec: spec})
 		b.mu.Lock()
 		if b.s.ImageArchives == nil {
 			b.s.ImageArchives = map[string]string{}
@@ -363,11 +361,10 @@ func (b *bringUp) startContainerd(r nodeRuntime, archives []imageArchive) error 
 // containerd, in the namespace the kubelet uses.
 func (r nodeRuntime) importImages(ctx context.Context, ctr string, archives []imageArchive) error {
 	for _, archive := range archives {
-		if archive.role != "" && archive.role != r.node.Role {
+		if !archive.spec.runsOn(r.node) {
 			continue
 		}
-		if out, err := exec.CommandContext(ctx, ctr, "--address", r.containerdSocket(), "--namespace", "k8s.io",
-			"images", "import", archive.path).CombinedOutput(); err != nil {
+		if out, err := r.ctr(ctx, ctr, "images", "import", archive.path); err != nil {
 			return fmt.Errorf("importing %s into %s: %w: %s", archive.path, r.containerdName(), err, out)
 		}
 	}
